@@ -63,8 +63,9 @@ class AutoregressiveImageModel(nn.Module):
             raise ValueError(f"labels must lie in [0, {self.n_classes - 1}], got [{int(y.min())}, {int(y.max())}].")
 
     def scale(self, x):
-        """Integer levels -> floats in [-1, 1]."""
-        return x.float() * (2.0 / (self.color_levels - 1)) - 1.0
+        """Integer levels -> floats in [-1, 1], in the dtype of the weights."""
+        dtype = next(self.parameters()).dtype
+        return x.to(dtype) * (2.0 / (self.color_levels - 1)) - 1.0
 
     def forward(self, x, y=None, *, check=True):
         """Logits [B, color_levels, C, H, W]. `check=False` skips the (host-syncing) input check."""

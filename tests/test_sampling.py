@@ -1,0 +1,72 @@
+"""Naive autoregressive sampling: reproducible, completes partial images, respects labels."""
+import pytest
+import torch
+
+from pixelcnn_lib import GatedPixelCNN, PixelCNN, sample
+
+
+@pytest.fixture
+def conditional():
+    torch.manual_seed(0)
+    return GatedPixelCNN(3, 5, 6, 3, n_classes=3)
+
+
+def test_same_seed_same_samples_other_seed_other_samples(conditional):
+    a = sample(conditional, 3, (3, 4, 5), y=1, generator=7)
+    b = sample(conditional, 3, (3, 4, 5), y=1, generator=7)
+    c = sample(conditional, 3, (3, 4, 5), y=1, generator=8)
+    assert a.shape == (3, 3, 4, 5) and a.dtype == torch.long
+    assert 0 <= int(a.min()) and int(a.max()) < 5
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_completion_keeps_the_given_pixels():
+    model = PixelCNN(1, 256, 8, 2)
+    init = torch.randint(0, 256, (1, 6, 6))
+    keep = torch.zeros(6, 6, dtype=torch.bool)
+    keep[:3] = True  # the top half is given
+    out = sample(model, 4, (1, 6, 6), init=init, keep=keep, generator=0)
+    assert torch.equal(out[:, :, :3], init[None, :, :3].expand(4, 1, 3, 6))
+    assert not torch.equal(out[:, :, 3:], init[None, :, 3:].expand(4, 1, 3, 6))
+
+
+def test_completion_of_a_fully_given_image_returns_it_without_calling_the_model():
+    model = PixelCNN(1, 4, 4, 2)
+    init = torch.randint(0, 4, (2, 1, 3, 3))
+    model.forward = None  # any call would fail
+    assert torch.equal(sample(model, 2, (1, 3, 3), init=init, generator=0), init)
+
+
+def test_labels_reach_the_model_row_by_row(conditional):
+    """Every forward pass gets the caller's labels, and each row depends only on its own label
+    (near-zero temperature makes a row a deterministic function of its logits)."""
+    seen = []
+    forward = conditional.forward
+    conditional.forward = lambda x, y=None, **kw: (seen.append(y.clone()), forward(x, y, **kw))[1]
+    cold = dict(temperature=1e-4, generator=0)
+    ab = sample(conditional, 2, (3, 3, 3), y=torch.tensor([0, 2]), **cold)
+    assert seen and all(torch.equal(y, torch.tensor([0, 2])) for y in seen)
+    bb = sample(conditional, 2, (3, 3, 3), y=torch.tensor([2, 2]), **cold)
+    aa = sample(conditional, 2, (3, 3, 3), y=torch.tensor([0, 0]), **cold)
+    assert torch.equal(ab[1], bb[1]) and torch.equal(ab[0], aa[0])
+    assert torch.equal(sample(conditional, 2, (3, 2, 2), y=1, **cold)[0],
+                       sample(conditional, 1, (3, 2, 2), y=torch.tensor([1]), **cold)[0])
+
+
+def test_sampling_restores_training_mode(conditional):
+    conditional.train()
+    sample(conditional, 1, (3, 2, 2), y=0, generator=0)
+    assert conditional.training
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(image_shape=(1, 4, 4), y=0), "channels"),
+    (dict(image_shape=(3, 4, 4)), "class-conditional"),
+    (dict(image_shape=(3, 4, 4), y=0, temperature=0), "temperature"),
+    (dict(image_shape=(3, 4, 4), y=5), "labels must lie"),
+    (dict(image_shape=(3, 4, 4), y=0, keep=torch.ones(4, 4, dtype=torch.bool)), "init"),
+    (dict(image_shape=(3, 4, 4), y=0, method="fast"), "method"),
+])
+def test_bad_sampling_arguments_are_explained(conditional, kwargs, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        sample(conditional, 2, **kwargs)
