@@ -1,0 +1,120 @@
+"""Figures the chapters draw: image grids, receptive-field maps, training curves.
+
+Receptive-field colours come from the Okabe-Ito palette, which stays distinct for the
+common forms of colour blindness; the legend names every colour.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+
+from .receptive import blind_spot, past
+
+# index: 0 future, 1 earlier but not seen, 2 seen, 3 blind spot, 4 target
+FIELD_COLORS = ["#FFFFFF", "#DDDDDD", "#0072B2", "#E69F00", "#000000"]
+FIELD_LABELS = ["future (never allowed)", "earlier, out of reach", "seen",
+                "blind spot", "target pixel"]
+
+
+def image_grid(images, levels, nrow=8, padding=1):
+    """Integer images [N, C, H, W] -> float array [H', W', C] in [0, 1] for imshow."""
+    from torchvision.utils import make_grid
+    x = torch.as_tensor(images).float() / (levels - 1)
+    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=0.5)
+    return grid.permute(1, 2, 0).numpy()
+
+
+def show_images(images, levels, nrow=8, title=None, ax=None, scale=0.35):
+    """Plot a grid of integer images (greyscale or RGB)."""
+    grid = image_grid(images, levels, nrow)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(grid.shape[1] * scale / 8, grid.shape[0] * scale / 8))
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def field_codes(seen, target, channel=0):
+    """[H, W] ints indexing FIELD_COLORS for a boolean field `seen` of output pixel `target`."""
+    seen = torch.as_tensor(seen, dtype=torch.bool)
+    codes = torch.zeros(seen.shape, dtype=torch.long)
+    codes[past(target, seen.shape)] = 1
+    codes[seen] = 2
+    codes[blind_spot(seen, target)] = 3
+    codes[target] = 4
+    return codes
+
+
+def show_field(seen, target, title=None, ax=None, legend=True, grid_lines=True):
+    """Draw a receptive field: what output `target` sees, its blind spot, and the future."""
+    codes = field_codes(seen, target).numpy()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2))
+    ax.imshow(codes, cmap=ListedColormap(FIELD_COLORS), vmin=0, vmax=len(FIELD_COLORS) - 1,
+              interpolation="nearest")
+    H, W = codes.shape
+    if grid_lines and max(H, W) <= 32:
+        ax.set_xticks(np.arange(-0.5, W, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, H, 1), minor=True)
+        ax.grid(which="minor", color="#999999", linewidth=0.3)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    if legend:
+        ax.legend(handles=field_legend(), loc="upper left", bbox_to_anchor=(1.02, 1),
+                  fontsize=8, frameon=False)
+    return ax
+
+
+def field_legend():
+    return [Patch(facecolor=c, edgecolor="#999999", label=label)
+            for c, label in zip(FIELD_COLORS, FIELD_LABELS)]
+
+
+def show_influence(influence, target, title=None, ax=None, outline=None):
+    """Heat map of |gradient| per input pixel (max over channels), target marked.
+
+    `outline` (bool [H, W]), e.g. the analytic field, is drawn as contour for comparison.
+    """
+    infl = torch.as_tensor(influence, dtype=torch.float64)
+    infl = infl.amax(0) if infl.dim() == 3 else infl
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2))
+    shown = np.log10(infl.numpy() + 1e-12)
+    shown[infl.numpy() == 0] = np.nan  # exactly zero: no path at all
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("#FFFFFF")
+    im = ax.imshow(shown, cmap=cmap, interpolation="nearest")
+    ax.plot(target[1], target[0], marker="s", color="#D55E00", markersize=6)
+    if outline is not None:
+        ax.contour(torch.as_tensor(outline).float().numpy(), levels=[0.5], colors="#E69F00",
+                   linewidths=1.2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    plt.colorbar(im, ax=ax, fraction=0.046, label="log10 |d log p / d pixel|")
+    return ax
+
+
+def plot_history(history, ax=None, title=None):
+    """Train (and validation) bits/dim per epoch from a `train(...)` history."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 3))
+    get = history.get if isinstance(history, dict) else lambda k, d=None: getattr(history, k, d)
+    train = get("train_bpd")
+    epochs = np.arange(1, len(train) + 1)
+    ax.plot(epochs, train, "o-", color="#0072B2", label="train")
+    val = get("val_bpd")
+    if val is not None and len(val) and val[0] is not None:
+        ax.plot(epochs, val, "s--", color="#D55E00", label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("bits / dim")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
