@@ -168,6 +168,54 @@ class GatedPixelCNN(AutoregressiveImageModel):
         return self.to_logits(self.head(skips))
 
 
+class FullyVisibleModel(AutoregressiveImageModel):
+    """The simplest autoregressive image model: one masked linear layer (chapter 1).
+
+    Every sub-pixel's logits are an affine function of ALL earlier sub-pixels in raster
+    order (a fully visible sigmoid belief network when color_levels=2). No convolution,
+    no hidden layer, no blind spot: a weight matrix [H*W*C*L, H*W*C] with the future
+    masked out, so it only works at the image size it was built for.
+    """
+
+    def __init__(self, in_channels=1, color_levels=2, image_size=(28, 28), n_classes=None):
+        image_size = tuple(int(s) for s in image_size)
+        super().__init__(in_channels, color_levels, n_classes, dict(
+            in_channels=in_channels, color_levels=color_levels, image_size=list(image_size),
+            n_classes=n_classes))
+        if len(image_size) != 2 or min(image_size) < 1:
+            raise ValueError(f"image_size must be (height, width) with both >= 1, got {image_size}.")
+        self.image_size = image_size
+        H, W = image_size
+        n = in_channels * H * W
+        order = self.raster_order()                          # [n]: position of each input in raster order
+        self.linear = nn.Linear(n, n * color_levels)
+        out_order = order.repeat_interleave(color_levels)    # every level of a sub-pixel shares its position
+        self.linear.register_buffer("mask", (order[None, :] < out_order[:, None]).float())
+        self.linear.weight.data.mul_(self.linear.mask)
+        self.labels = nn.Embedding(n_classes, n * color_levels) if n_classes else None
+
+    def raster_order(self):
+        """Index of each sub-pixel of the flattened [C, H, W] image in raster-then-channel order."""
+        C, (H, W) = self.in_channels, self.image_size
+        c, i, j = torch.meshgrid(torch.arange(C), torch.arange(H), torch.arange(W), indexing="ij")
+        return ((i * W + j) * C + c).flatten()
+
+    def check_input(self, x, y=None):
+        super().check_input(x, y)
+        if tuple(x.shape[2:]) != self.image_size:
+            raise ValueError(f"this FullyVisibleModel was built for {self.image_size[0]}x{self.image_size[1]} "
+                             f"images, got {x.shape[2]}x{x.shape[3]}; build one with image_size=(H, W).")
+
+    def logits_from_float(self, x, y=None):
+        b = x.shape[0]
+        C, (H, W), L = self.in_channels, self.image_size, self.color_levels
+        out = nn.functional.linear(x.reshape(b, -1), self.linear.weight * self.linear.mask, self.linear.bias)
+        if self.labels is not None:
+            out = out + self.labels(y)
+        # out is ordered (c, i, j, level) -> [B, L, C, H, W]
+        return out.view(b, C, H, W, L).permute(0, 4, 1, 2, 3)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Trainable numbers that can affect the output: masked-out kernel taps are not counted."""
     total = 0
@@ -178,7 +226,7 @@ def count_parameters(model: nn.Module) -> int:
     return total
 
 
-MODELS = {"PixelCNN": PixelCNN, "GatedPixelCNN": GatedPixelCNN}
+MODELS = {"FullyVisibleModel": FullyVisibleModel, "PixelCNN": PixelCNN, "GatedPixelCNN": GatedPixelCNN}
 
 
 def build_model(name: str, config: dict) -> AutoregressiveImageModel:

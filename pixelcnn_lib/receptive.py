@@ -49,7 +49,7 @@ def structural_copy(model):
     swap(twin)
     with torch.no_grad():
         for module in twin.modules():
-            if isinstance(module, nn.Conv2d):
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
                 fan_in = module.weight[0].numel()
                 allowed = module.mask if getattr(module, "mask", None) is not None else 1.0
                 module.weight.copy_(torch.ones_like(module.weight) * allowed / fan_in)

@@ -4,10 +4,10 @@ import torch
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from pixelcnn_lib import GatedPixelCNN, PixelCNN
-from pixelcnn_lib.models import build_model, count_parameters
+from pixelcnn_lib.models import FullyVisibleModel, build_model, count_parameters
 from pixelcnn_lib.masks import causal_mask, channel_groups
 from pixelcnn_lib.receptive import dependency_map, structural_copy
-from causality import assert_causal
+from causality import assert_causal, raster_index
 
 SWEEP = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -163,3 +163,24 @@ def test_bad_input_gets_a_clear_error(x, y, error, words):
 def test_unconditional_model_refuses_labels():
     with pytest.raises(ValueError, match="unconditional"):
         PixelCNN(1, 4, 4, 2)(torch.zeros(1, 1, 3, 3, dtype=torch.long), torch.tensor([0]))
+
+
+@pytest.mark.parametrize("C,L,n_classes", [(1, 2, None), (3, 4, None), (1, 3, 5)])
+def test_fully_visible_model_is_exactly_causal_and_sees_the_whole_past(C, L, n_classes):
+    torch.manual_seed(0)
+    model = FullyVisibleModel(C, L, (3, 4), n_classes)
+    with torch.no_grad():  # nonzero weights everywhere the mask allows, so every allowed path shows
+        model.linear.weight.copy_(torch.rand_like(model.linear.weight) + 0.1)
+    x = torch.randint(0, L, (C, 3, 4))
+    y = torch.tensor([1]) if n_classes else None
+    effects = assert_causal(model, x, y)
+    order = raster_index(C, 3, 4)
+    for p in range(C * 12):  # no over-masking: every later sub-pixel reads p
+        assert effects[p][order > p].all(), f"sub-pixel #{p} does not reach every later logit"
+
+
+def test_fully_visible_model_refuses_other_image_sizes():
+    model = FullyVisibleModel(1, 2, (28, 28))
+    with pytest.raises(ValueError, match="built for 28x28"):
+        model(torch.zeros(1, 1, 14, 14, dtype=torch.long))
+    assert count_parameters(model) == 2 * 784 * 783 // 2 + 2 * 784
