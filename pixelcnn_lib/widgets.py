@@ -1,0 +1,295 @@
+"""Interactive figures for the book: masks, receptive fields, and what a trained model uses.
+
+    from pixelcnn_lib.widgets import MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView
+    ReceptiveFieldExplorer(arch="masked", n_layers=3)
+
+They are anywidget widgets whose views (``widgets.js``) compute everything a reader can change
+in the browser, with ``field.js``, a JavaScript twin of ``receptive.py`` that the tests hold
+exactly equal to it. So they work in three places:
+
+* a live kernel (Jupyter Notebook/Lab, VS Code, Colab): the state syncs back, so ``w.target``,
+  ``w.n_layers`` or ``w.counts`` can be read in the next cell;
+* the rendered book without a kernel: the saved widget state (saved by nbclient, which the book
+  uses) is enough, since no Python callback is needed;
+* the built book offline: the page loads only the vendored widget manager and anywidget module.
+
+Colab renders third-party widgets only after
+``from google.colab import output; output.enable_custom_widget_manager()``; the chapters' setup
+cell (``tools/setup_cell.py``) does it, and anywidget also does it on first use.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import re
+from pathlib import Path
+
+import anywidget
+import torch
+import traitlets as t
+
+from .masks import check_kernel_size
+from .models import GatedPixelCNN, PixelCNN
+from .receptive import _target, analytic_field, blind_spot, past
+
+HERE = Path(__file__).parent
+# Kind codes, as in field.js KIND: what a pixel is, seen from the target.
+FUTURE, UNREACHED, SEEN, BLIND, TARGET = range(5)
+EXPLORER_ARCHS = ("masked", "two_stacks", "gated")
+_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./field\.js";\s*$', re.M)
+
+
+def esm_bundle() -> str:
+    """One ES module: field.js followed by widgets.js (whose import of field.js it replaces).
+
+    anywidget loads a widget's module from a string (a blob URL), where relative imports
+    cannot resolve, so the two files travel as one.
+    """
+    field, views = (HERE / "field.js").read_text(), (HERE / "widgets.js").read_text()
+    views, n = _IMPORT.subn("", views)
+    if n != 1:
+        raise RuntimeError("widgets.js must import field.js exactly once, on its own line.")
+    return field + "\n" + views
+
+
+def summarise(settings: dict):
+    """(kinds [H, W] long, counts) for analytic_field(**settings): field.js `classify` in Python."""
+    target, size = settings["target"], settings["image_size"]
+    seen = analytic_field(**settings)
+    before, blind = past(target, size), blind_spot(seen, target)
+    kinds = torch.full(size, UNREACHED, dtype=torch.long)
+    kinds[~before] = FUTURE
+    kinds[seen & before] = SEEN
+    kinds[blind] = BLIND
+    kinds[tuple(target)] = TARGET
+    counts = {"past": int(before.sum()), "seen": int((kinds == SEEN).sum()),
+              "blind": int((kinds == BLIND).sum()), "unreached": int((kinds == UNREACHED).sum())}
+    return kinds, counts
+
+
+class _Widget(anywidget.AnyWidget):
+    _esm = esm_bundle()
+
+
+def _odd(name):
+    def check(self, proposal):
+        try:
+            return check_kernel_size(proposal["value"], name)
+        except ValueError as err:
+            raise t.TraitError(str(err)) from None
+    return t.validate(name)(check)
+
+
+class MaskExplorer(_Widget):
+    """The causal mask of one k x k kernel; for RGB, the centre tap's channel-to-channel rules.
+
+    Synced traits: kernel_size, mask_type ("A"/"B"), rgb. `mask()` is the masks.causal_mask shown.
+    """
+    _pxw_view = t.Unicode("mask").tag(sync=True)
+    kernel_size = t.Int(5).tag(sync=True)
+    mask_type = t.Enum(("A", "B"), "A").tag(sync=True)
+    rgb = t.Bool(False).tag(sync=True)
+    _check_kernel = _odd("kernel_size")
+
+    def __init__(self, kernel_size=5, mask_type="A", rgb=False, **kwargs):
+        super().__init__(kernel_size=kernel_size, mask_type=mask_type, rgb=rgb, **kwargs)
+
+    def mask(self):
+        from .masks import causal_mask
+        groups = torch.arange(3 if self.rgb else 1)
+        return causal_mask(self.kernel_size, self.mask_type, groups, groups)
+
+
+class ReceptiveFieldExplorer(_Widget):
+    """Which earlier pixels can reach one output: visible region, blind spot, future, with counts.
+
+    arch: "masked" (mask A then mask B layers, chapters 2-3), "two_stacks" (vertical and
+    horizontal stacks) or "gated" (two stacks with `causal_kernel_size` for layer 1 and
+    dilations repeating `dilation_cycle`). Pick the target by clicking or with the arrow keys.
+    Synced traits: arch, n_layers, max_layers, kernel_size, causal_kernel_size, dilation_cycle,
+    image_size, target, channel, n_channels, and `counts` (computed here, in Python, from
+    receptive.py: past, seen, blind, unreached).
+    """
+    _pxw_view = t.Unicode("field").tag(sync=True)
+    arch = t.Enum(EXPLORER_ARCHS, "masked").tag(sync=True)
+    n_layers = t.Int(3).tag(sync=True)
+    max_layers = t.Int(10).tag(sync=True)
+    kernel_size = t.Int(3).tag(sync=True)
+    causal_kernel_size = t.Int(7).tag(sync=True)
+    dilation_cycle = t.List(t.Int(), [1], minlen=1).tag(sync=True)
+    image_size = t.Tuple(t.Int(), t.Int(), default_value=(12, 12)).tag(sync=True)
+    target = t.Tuple(t.Int(), t.Int(), default_value=(8, 6)).tag(sync=True)
+    channel = t.Int(0).tag(sync=True)
+    n_channels = t.Enum((1, 3), 1).tag(sync=True)
+    counts = t.Dict().tag(sync=True)
+    _check_kernel = _odd("kernel_size")
+    _check_causal = _odd("causal_kernel_size")
+
+    def __init__(self, arch="masked", n_layers=3, kernel_size=3, image_size=(12, 12), target=None,
+                 **kwargs):
+        H, W = image_size
+        target = target if target is not None else (min(8, H - 1), min(W // 2, W - 1))
+        super().__init__(arch=arch, n_layers=n_layers, kernel_size=kernel_size,
+                         image_size=tuple(image_size), target=tuple(target), **kwargs)
+        self._recount()
+
+    @t.validate("n_layers")
+    def _check_layers(self, proposal):
+        low = 1 if self.arch == "masked" else 2  # the gated model: causal block + >= 1 gated block
+        if not low <= proposal["value"] <= self.max_layers:
+            raise t.TraitError(f"n_layers must lie in [{low}, {self.max_layers}] for arch {self.arch!r}.")
+        return proposal["value"]
+
+    @t.validate("image_size")
+    def _check_size(self, proposal):
+        if not all(1 <= n <= 64 for n in proposal["value"]):
+            raise t.TraitError(f"image_size must be two sizes in [1, 64], got {proposal['value']}.")
+        return proposal["value"]
+
+    @t.validate("dilation_cycle")
+    def _check_dilations(self, proposal):
+        if any(d < 1 for d in proposal["value"]):
+            raise t.TraitError(f"dilations must be positive, got {proposal['value']}.")
+        return proposal["value"]
+
+    @t.observe("arch")
+    def _min_layers(self, change):
+        if change["new"] != "masked" and self.n_layers < 2:
+            self.n_layers = 2
+
+    @t.observe("image_size")
+    def _clamp_target(self, change):
+        (H, W), (i, j) = change["new"], self.target
+        self.target = (min(i, H - 1), min(j, W - 1))
+
+    @t.observe("n_layers", "kernel_size", "causal_kernel_size", "dilation_cycle", "target",
+               "channel", "n_channels", "arch", "image_size")
+    def _recount(self, change=None):
+        (H, W), (i, j) = self.image_size, self.target
+        if 0 <= i < H and 0 <= j < W:
+            self.counts = summarise(self.settings())[1]
+
+    def settings(self) -> dict:
+        """The `analytic_field` arguments the widget shows (field.js `explorerSettings`)."""
+        gated, n, k = self.arch == "gated", self.n_layers, self.kernel_size
+        cycle = self.dilation_cycle
+        return dict(arch="two_stacks" if gated else self.arch, target=tuple(self.target),
+                    image_size=tuple(self.image_size), n_layers=n, kernel_size=k,
+                    causal_kernel_size=self.causal_kernel_size if gated else k,
+                    dilations=[cycle[l % len(cycle)] for l in range(n - 1)] if gated else None,
+                    channel=self.channel, n_channels=self.n_channels)
+
+    def field(self):
+        """Bool [H, W]: the visible region drawn for the current settings."""
+        return analytic_field(**self.settings())
+
+
+def field_settings_of(model) -> dict:
+    """analytic_field's architecture arguments, read off a PixelCNN or GatedPixelCNN."""
+    cfg = model.config
+    common = dict(n_layers=cfg["n_layers"], kernel_size=cfg["kernel_size"], n_channels=model.in_channels)
+    if isinstance(model, PixelCNN):
+        return dict(arch="masked", causal_kernel_size=None, dilations=None, **common)
+    if isinstance(model, GatedPixelCNN):
+        return dict(arch="two_stacks" if cfg["two_stacks"] else "masked",
+                    causal_kernel_size=cfg["causal_kernel_size"], dilations=list(model.dilations), **common)
+    raise TypeError(f"no analytic receptive field for {type(model).__name__}.")
+
+
+def influence_maps(model, x, targets, y=None, batch=16):
+    """Float64 [T, C, H, W]: `influence_map(model, x, target, y)` for every target, batched.
+
+    Each batch row holds a copy of the image and backpropagates from its own target, so the
+    rows' gradients do not mix: the same exact numbers, T times faster to get.
+    """
+    twin = copy.deepcopy(model).double().eval()
+    x = torch.as_tensor(x).long()
+    x = x[None] if x.dim() == 3 else x
+    model.check_input(x, y)
+    xf0 = twin.scale(x).double()
+    targets = [_target(tg, model.in_channels) for tg in targets]
+    out = []
+    for start in range(0, len(targets), batch):
+        c, i, j = torch.tensor(targets[start:start + batch]).T
+        n = len(c)
+        xf = xf0.expand(n, -1, -1, -1).clone().requires_grad_(True)
+        logits = twin.logits_from_float(xf, None if y is None else y.expand(n))
+        rows = torch.arange(n)
+        logp = torch.log_softmax(logits[rows, :, c, i, j], dim=1)[rows, x[0, c, i, j]]
+        logp.sum().backward()
+        out.append(xf.grad.abs())
+    return torch.cat(out)
+
+
+def quantise(maps, decades=4):
+    """uint8 codes for non-negative maps [T, H, W]: 0 exactly where a map is 0, else 1..255 on a
+    log scale over `decades` below each map's maximum (255 = the maximum). Keeping zero apart
+    keeps the support exact, so the page can compare it with the analytic field.
+    """
+    maps = torch.as_tensor(maps, dtype=torch.float64)
+    top = maps.flatten(1).amax(1).clamp_min(torch.finfo(torch.float64).tiny)[:, None, None]
+    rel = torch.log10((maps / top).clamp_min(1e-300)) / decades + 1  # 1 at the max, 0 at max/10^decades
+    codes = (1 + torch.round(254 * rel.clamp(0, 1))).to(torch.uint8)
+    codes[maps == 0] = 0
+    return codes
+
+
+class TrainedFieldView(_Widget):
+    """How much a trained model's prediction at each output pixel uses each input pixel.
+
+    For image `x` (levels [C, H, W]) the exact float64 gradients |d log p(x_t | past) / d x|
+    (receptive.influence_map, summed over input channels) are computed here for every output
+    pixel on a `stride` grid and shipped with the widget as uint8 codes (see `quantise`), so
+    clicking a pixel works in the static book too. The analytic field's outline and blind spot
+    are drawn on top. Synced traits: target (snapped to the stride grid), and the data.
+    """
+    _pxw_view = t.Unicode("trained").tag(sync=True)
+    image_size = t.Tuple(t.Int(), t.Int()).tag(sync=True)
+    stride = t.Int(1).tag(sync=True)
+    target = t.Tuple(t.Int(), t.Int()).tag(sync=True)
+    influence = t.Bytes().tag(sync=True)
+    maxima = t.List(t.Float()).tag(sync=True)
+    image = t.Bytes().tag(sync=True)
+    title = t.Unicode("").tag(sync=True)
+    arch = t.Unicode("masked").tag(sync=True)
+    n_layers = t.Int().tag(sync=True)
+    kernel_size = t.Int().tag(sync=True)
+    causal_kernel_size = t.Int(allow_none=True).tag(sync=True)
+    dilations = t.List(t.Int(), allow_none=True).tag(sync=True)
+    channel = t.Int(0).tag(sync=True)
+    n_channels = t.Int(1).tag(sync=True)
+
+    def __init__(self, model, x, y=None, channel=0, stride=1, target=None, title="", batch=16, **kwargs):
+        x = torch.as_tensor(x).long()
+        x = x[0] if x.dim() == 4 else x
+        C, H, W = x.shape
+        targets = [(channel, i, j) for i in range(0, H, stride) for j in range(0, W, stride)]
+        maps = influence_maps(model, x, targets, y, batch).sum(1)  # [T, H, W]
+        self.maps = maps  # float64, for the reader (and the tests)
+        image = (x.float() * 255 / max(model.color_levels - 1, 1)).round().to(torch.uint8)
+        target = target if target is not None else (H * 2 // 3, W // 2)
+        super().__init__(image_size=(H, W), stride=stride, influence=quantise(maps).numpy().tobytes(),
+                         maxima=maps.flatten(1).amax(1).tolist(), image=image.numpy().tobytes(),
+                         title=title, channel=channel, target=self._snap(target, (H, W), stride),
+                         **field_settings_of(model), **kwargs)
+
+    @staticmethod
+    def _snap(target, size, stride):
+        # floor(x + 0.5), not round(): the same half-up rounding as the page's Math.round
+        return tuple(min(math.floor(v / stride + 0.5), math.ceil(n / stride) - 1) * stride
+                     for v, n in zip(target, size))
+
+    @t.validate("target")
+    def _check_target(self, proposal):
+        return self._snap(proposal["value"], self.image_size, self.stride)
+
+    def settings(self, target=None) -> dict:
+        """The analytic_field arguments of the outline drawn for `target` (default: current)."""
+        return dict(arch=self.arch, target=tuple(target or self.target), image_size=tuple(self.image_size),
+                    n_layers=self.n_layers, kernel_size=self.kernel_size,
+                    causal_kernel_size=self.causal_kernel_size, dilations=self.dilations,
+                    channel=self.channel, n_channels=self.n_channels)
+
+
+__all__ = ["MaskExplorer", "ReceptiveFieldExplorer", "TrainedFieldView", "influence_maps", "quantise",
+           "summarise", "esm_bundle", "field_settings_of"]

@@ -1,0 +1,159 @@
+"""The widgets' Python side: the data they ship, their synced state, and that the JavaScript the
+book serves is the JavaScript the installed Python packages expect."""
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import traitlets
+
+from pixelcnn_lib import GatedPixelCNN, PixelCNN
+from pixelcnn_lib.receptive import analytic_field, influence_map
+from pixelcnn_lib.widgets import (MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView, esm_bundle,
+                                  influence_maps, quantise, summarise)
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDOR = ROOT / "book" / "_vendor" / "vendor"
+HTML = Path(os.environ.get("PIXELCNN_BOOK_HTML", ROOT / "_build" / "html"))
+REQUIRED = os.environ.get("PIXELCNN_REQUIRE_BUILD") == "1"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_batched_influence_equals_influence_map():
+    torch.manual_seed(0)
+    model, x = GatedPixelCNN(3, 4, 6, 3, causal_kernel_size=3, dilations=[1, 2]), torch.randint(0, 4, (3, 5, 6))
+    targets = [(c, i, j) for c in range(3) for i in range(5) for j in range(0, 6, 2)]
+    maps = influence_maps(model, x, targets, batch=7)
+    for t, m in zip(targets, maps):
+        ref = influence_map(model, x, t)
+        assert torch.allclose(m, ref, rtol=1e-10, atol=1e-300) and torch.equal(m > 0, ref > 0), t
+
+
+def test_quantise_keeps_zero_and_max_and_order():
+    maps = torch.tensor([[[0.0, 1e-9, 1e-3], [0.5, 1.0, 0.0]], [[0.0] * 3, [0.0] * 3]])
+    codes = quantise(maps)
+    assert codes.dtype == torch.uint8
+    assert codes[0].tolist() == [[0, 1, 1 + round(254 * 0.25)], [1 + round(254 * (1 - 0.30103 / 4)), 255, 0]]
+    assert not codes[1].any()
+
+
+def test_trained_view_ships_exact_support_inside_the_analytic_field():
+    torch.manual_seed(1)
+    model, x = PixelCNN(1, 4, 8, 3), torch.randint(0, 4, (1, 6, 7))
+    w = TrainedFieldView(model, x, stride=2)
+    H, W, s = 6, 7, 2
+    codes = torch.frombuffer(bytearray(w.influence), dtype=torch.uint8).view(-1, H, W)
+    assert len(codes) == 3 * 4 == len(w.maxima)
+    for n, (i, j) in enumerate((i, j) for i in range(0, H, s) for j in range(0, W, s)):
+        field = analytic_field(**w.settings((i, j)))
+        assert torch.equal(codes[n] > 0, w.maps[n] > 0)
+        assert not (codes[n].bool() & ~field).any(), "influence outside the analytic field"
+    w.target = (3, 4)  # snapped to the stride grid, rounding half up as the page does
+    assert w.target == (4, 4)
+
+
+def test_explorer_counts_and_validation():
+    w = ReceptiveFieldExplorer(arch="masked", n_layers=3, image_size=(12, 12), target=(8, 5))
+    assert w.counts == summarise(w.settings())[1] and w.counts["blind"] == 3
+    w.arch = "two_stacks"
+    assert w.counts["blind"] == 0 and w.counts["seen"] == int(w.field().sum())
+    w.arch, w.n_layers = "masked", 1
+    w.arch = "gated"  # the gated model needs a causal block plus one gated block
+    assert w.n_layers == 2
+    w.image_size = (3, 4)
+    assert w.target == (2, 3) and w.counts["past"] == 11
+    for bad in (dict(kernel_size=4), dict(n_layers=0), dict(arch="resnet"), dict(image_size=(0, 3))):
+        with pytest.raises(traitlets.TraitError):
+            ReceptiveFieldExplorer(**bad)
+
+
+def test_mask_explorer_shows_causal_mask():
+    m = MaskExplorer(kernel_size=3, mask_type="A", rgb=True).mask()
+    assert m[1, 0, 1, 1] == 1 and m[0, 1, 1, 1] == 0, "G reads the current R, R not G"
+
+
+def test_widgets_state_is_plain_and_carries_the_module():
+    w = ReceptiveFieldExplorer()
+    state = w.get_state()
+    assert state["_esm"] == esm_bundle() and state["_pxw_view"] == "field"
+    json.dumps({k: v for k, v in state.items()})
+
+
+# --- the JavaScript the book serves ---------------------------------------------------------------
+
+def vendored_or_skip(path):
+    if not path.is_file():
+        msg = f"{path} missing: run `python tools/vendor_assets.py`"
+        if REQUIRED:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def test_vendored_anywidget_is_the_installed_front_end():
+    import anywidget
+
+    installed = Path(anywidget.__file__).parent / "nbextension" / "index.js"
+    served = [vendored_or_skip(VENDOR / "anywidget" / "index.js")]
+    if (HTML / "_static" / "vendor").is_dir():
+        served.append(HTML / "_static" / "vendor" / "anywidget" / "index.js")
+    for path in served:
+        assert path.read_bytes() == installed.read_bytes(), f"{path} differs from anywidget {anywidget.__version__}"
+
+
+def test_vendored_html_manager_pairs_with_installed_ipywidgets():
+    versions = json.loads(vendored_or_skip(VENDOR / "versions.json").read_text())
+    manager = versions["@jupyter-widgets/html-manager"]
+    ipywidgets = importlib.metadata.version("ipywidgets")
+    # html-manager 1.x embeds ipywidgets 8 state (0.20.x pairs with ipywidgets 7).
+    assert (int(manager.split(".")[0]), int(ipywidgets.split(".")[0])) == (1, 8), (manager, ipywidgets)
+    embed = vendored_or_skip(VENDOR / "html-manager" / "embed-amd.js").read_text(errors="replace")
+    assert re.search(r"@jupyter-widgets/base|jupyter-widgets", embed)
+
+
+def widget_pages():
+    if not (HTML / "index.html").is_file():
+        return []
+    return [p for p in HTML.rglob("*.html") if "application/vnd.jupyter.widget-state+json" in p.read_text()]
+
+
+def saved_states():
+    for page in widget_pages():
+        text = page.read_text()
+        for m in re.finditer(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, re.S):
+            for model_id, model in json.loads(m.group(1))["state"].items():
+                yield page, model_id, model
+
+
+def test_saved_widgets_match_installed_versions_and_current_code():
+    """Every saved anywidget in the built book asks for the anywidget version that is vendored, and
+    ours carry today's widgets.js/field.js (else: re-run the chapter)."""
+    import anywidget
+
+    states = list(saved_states())
+    if not states:
+        msg = f"no saved widget state in {HTML}"
+        if REQUIRED:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    installed = anywidget.__version__
+    for page, model_id, model in states:
+        if model["model_module"] != "anywidget":
+            continue
+        wanted = model["model_module_version"].lstrip("~^")
+        assert wanted.split(".")[:2] == installed.split(".")[:2], (page.name, model_id, wanted, installed)
+        s = model["state"]
+        if "_pxw_view" in s:
+            assert hashlib.sha256(s["_esm"].encode()).digest() == hashlib.sha256(esm_bundle().encode()).digest(), (
+                f"{page.name}: the saved widget carries an older widgets.js; re-run that chapter")

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Build a one-page scratch book that shows all three widgets, configured like the real book
+(same vendored JavaScript, same `nb_ipywidgets_js`), to test the widgets in a browser before
+any chapter uses them:
+
+    python tests/widget_demo_book.py /tmp/pxw-book     # prints the html folder
+    PIXELCNN_BOOK_HTML=/tmp/pxw-book/_build/html pytest tests/test_widgets_browser.py
+
+The notebook is executed with nbclient (widget state stored, as tools/run_chapters.py does).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import yaml
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CELLS = [
+    "from pixelcnn_lib.widgets import MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView\n"
+    "MaskExplorer(kernel_size=5, mask_type='A', rgb=True)",
+    "w = ReceptiveFieldExplorer(arch='masked', n_layers=3)\nw",
+    "ReceptiveFieldExplorer(arch='gated', n_layers=4, causal_kernel_size=5, dilation_cycle=[1, 2],\n"
+    "                       image_size=(9, 11), n_channels=3, channel=1)",
+    "import torch\nfrom pixelcnn_lib import PixelCNN\ntorch.manual_seed(0)\n"
+    "model, x = PixelCNN(1, 4, 8, 3), torch.randint(0, 4, (1, 8, 9))\n"
+    "TrainedFieldView(model, x, stride=1, title='An untrained 3-layer PixelCNN on a random image.')",
+]
+
+
+def build(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    book_cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    sphinx = dict(book_cfg["sphinx"]["config"])
+    vendor = dest / "_vendor"
+    if vendor.exists():
+        shutil.rmtree(vendor)
+    shutil.copytree(ROOT / "book" / "_vendor", vendor)
+    sphinx["html_static_path"] = ["_vendor"]
+    sphinx.pop("bibtex_reference_style", None)
+    cfg = {"title": "Widget demo", "only_build_toc_files": True, "execute": {"execute_notebooks": "off"},
+           "exclude_patterns": ["_build", "_vendor", ".*"], "sphinx": {"config": sphinx}}
+    (dest / "_config.yml").write_text(yaml.safe_dump(cfg))
+    (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: widgets\n")
+    (dest / "intro.md").write_text("# Widget demo\n\nNo widgets on this page.\n")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Widgets")] + [nbformat.v4.new_code_cell(c) for c in CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(dest)}}).execute()
+    nbformat.write(nb, dest / "widgets.ipynb")
+    subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(dest), "-W", "-n", "--keep-going", "-q"],
+                   check=True)
+    return dest / "_build" / "html"
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/pxw-book").resolve()))
