@@ -217,6 +217,7 @@ function renderField({ model, el }) {
       "Arrow keys move the target. " + status.textContent);
   }
   draw();
+  root.dataset.ready = "1";
   const names = ["arch", "n_layers", "max_layers", "kernel_size", "causal_kernel_size", "dilation_cycle",
                  "image_size", "target", "channel", "n_channels"];
   for (const n of names) model.on(`change:${n}`, draw);
@@ -279,6 +280,7 @@ function renderMask({ model, el }) {
       : `Mask ${t}: the kernel reads ${plural(open, "earlier pixel")}${mask[0][0][c][c] ? " and the centre" : "; the centre is closed"}.`;
   }
   draw();
+  root.dataset.ready = "1";
   for (const n of ["kernel_size", "mask_type", "rgb"]) model.on(`change:${n}`, draw);
   return () => { for (const n of ["kernel_size", "mask_type", "rgb"]) model.off(`change:${n}`, draw); };
 }
@@ -292,6 +294,19 @@ function bytes(v) {
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   if (v && v.buffer instanceof ArrayBuffer) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   return new Uint8Array(0);
+}
+
+/**
+ * The influence codes [targets * H * W]: the `influence` bytes, inflated when
+ * `influence_encoding` is "deflate" (zlib, as Python's zlib.compress writes it).
+ */
+export async function inflate(data, encoding) {
+  const raw = bytes(data);
+  if (encoding !== "deflate") return raw;
+  if (typeof DecompressionStream === "undefined")
+    throw new Error("this browser has no DecompressionStream (needs Chrome 80, Firefox 113, Safari 16.4 or later)");
+  const stream = new Blob([raw]).stream().pipeThrough(new DecompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** White for exactly zero, then light to dark blue with the log-scaled code 1..255. */
@@ -335,11 +350,16 @@ function renderTrained({ model, el }) {
       "log-likelihood at the output pixel with respect to each input pixel, next to the field the kernel shapes allow." }));
   addStyle(el);
   el.replaceChildren(root);
+  let all = null, failure = null;  // the decoded codes, once inflated
 
   function draw() {
+    if (!all) {
+      status.textContent = failure ? `Cannot show the influence maps: ${failure}.` : "Decoding the influence maps…";
+      return;
+    }
     const [H, W] = get("image_size"), s = get("stride"), nCols = Math.ceil(W / s);
     const target = snap(get("target")), [i, j] = target;
-    const t = (i / s) * nCols + j / s, all = bytes(get("influence")), codes = all.subarray(t * H * W, (t + 1) * H * W);
+    const t = (i / s) * nCols + j / s, codes = all.subarray(t * H * W, (t + 1) * H * W);
     const settings = { arch: get("arch"), nLayers: get("n_layers"), kernelSize: get("kernel_size"),
       causalKernelSize: get("causal_kernel_size"), dilations: get("dilations"), imageSize: [H, W], target,
       channel: get("channel"), nChannels: get("n_channels") };
@@ -381,9 +401,14 @@ function renderTrained({ model, el }) {
       ctx.fillRect(j, i, 1, 1);
     }
   }
+  const load = () => inflate(get("influence"), get("influence_encoding")).then(
+    (codes) => { all = codes; failure = null; draw(); root.dataset.ready = "1"; },
+    (err) => { all = null; failure = err.message; draw(); console.error("TrainedFieldView:", err); });
   draw();
+  load();
   model.on("change:target", draw);
-  return () => model.off("change:target", draw);
+  model.on("change:influence", load);
+  return () => { model.off("change:target", draw); model.off("change:influence", load); };
 }
 
 const VIEWS = { field: renderField, mask: renderMask, trained: renderTrained };

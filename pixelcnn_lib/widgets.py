@@ -1,27 +1,37 @@
 """Interactive figures for the book: masks, receptive fields, and what a trained model uses.
 
     from pixelcnn_lib.widgets import MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView
-    ReceptiveFieldExplorer(arch="masked", n_layers=3)
+    MaskExplorer(kernel_size=5, mask_type="A", rgb=True)
+    ReceptiveFieldExplorer(arch="masked", n_layers=3)     # or "two_stacks", "gated"
+    TrainedFieldView(model, x)                            # x: one image [C, H, W] of levels
 
 They are anywidget widgets whose views (``widgets.js``) compute everything a reader can change
 in the browser, with ``field.js``, a JavaScript twin of ``receptive.py`` that the tests hold
-exactly equal to it. So they work in three places:
+exactly equal to it (tests/test_widgets_js.py, under Node). So they work in three places:
 
 * a live kernel (Jupyter Notebook/Lab, VS Code, Colab): the state syncs back, so ``w.target``,
-  ``w.n_layers`` or ``w.counts`` can be read in the next cell;
-* the rendered book without a kernel: the saved widget state (saved by nbclient, which the book
-  uses) is enough, since no Python callback is needed;
-* the built book offline: the page loads only the vendored widget manager and anywidget module.
+  ``w.n_layers``, ``w.arch`` or ``w.counts`` (computed in Python) can be read in the next cell;
+* the rendered book without a kernel: the saved widget state (saved by nbclient, which
+  tools/run_chapters.py uses) is enough, since no Python callback is needed. TrainedFieldView
+  ships its exact gradient maps in that state, zlib-compressed (``influence``);
+* the built book offline: the page loads only the vendored require.js, widget manager
+  (@jupyter-widgets/html-manager) and anywidget module (tools/vendor_assets.py).
 
-Colab renders third-party widgets only after
-``from google.colab import output; output.enable_custom_widget_manager()``; the chapters' setup
-cell (``tools/setup_cell.py``) does it, and anywidget also does it on first use.
+Controls are labelled form elements; the pixel grids take the keyboard focus (Tab) and the
+arrow keys move the target pixel (Home/End, PageUp/PageDown jump to the edges). Colours are
+Okabe-Ito (colour-blind safe), and every kind of pixel also has a non-colour cue and a legend.
+
+What Colab needs: ``pixelcnn_lib`` installed in the runtime and Colab's custom widget manager
+turned on, ``from google.colab import output; output.enable_custom_widget_manager()``, before the
+first widget is shown. The chapters' setup cell (tools/setup_cell.py) does both. Nothing else:
+anywidget's front end comes with the widget manager, and each widget carries its own JavaScript.
 """
 from __future__ import annotations
 
 import copy
 import math
 import re
+import zlib
 from pathlib import Path
 
 import anywidget
@@ -234,20 +244,32 @@ def quantise(maps, decades=4):
     return codes
 
 
+def auto_stride(size, budget=200_000) -> int:
+    """The smallest stride whose grid of targets keeps the raw maps (targets x H x W bytes) within
+    `budget`: 1 up to 21 x 21 images, 2 for 28 x 28 (MNIST), 3 for 32 x 32 (CIFAR-10)."""
+    H, W = size
+    return next(s for s in range(1, max(H, W) + 1) if math.ceil(H / s) * math.ceil(W / s) * H * W <= budget
+                or s == max(H, W))
+
+
 class TrainedFieldView(_Widget):
     """How much a trained model's prediction at each output pixel uses each input pixel.
 
     For image `x` (levels [C, H, W]) the exact float64 gradients |d log p(x_t | past) / d x|
     (receptive.influence_map, summed over input channels) are computed here for every output
-    pixel on a `stride` grid and shipped with the widget as uint8 codes (see `quantise`), so
-    clicking a pixel works in the static book too. The analytic field's outline and blind spot
-    are drawn on top. Synced traits: target (snapped to the stride grid), and the data.
+    pixel on a `stride` grid and shipped with the widget as uint8 codes (see `quantise`),
+    zlib-compressed, so clicking a pixel works in the static book too. `stride=None` picks the
+    smallest stride that keeps the raw maps under ~200 kB (`auto_stride`): about 10-40 kB saved
+    in the notebook for 28 x 28 images. The analytic field's outline and blind spot are drawn on
+    top. Synced traits: target (snapped to the stride grid), and the data. `maps` holds the
+    float64 maps [targets, H, W] (not synced), `codes()` the uint8 codes the page shows.
     """
     _pxw_view = t.Unicode("trained").tag(sync=True)
     image_size = t.Tuple(t.Int(), t.Int()).tag(sync=True)
     stride = t.Int(1).tag(sync=True)
     target = t.Tuple(t.Int(), t.Int()).tag(sync=True)
     influence = t.Bytes().tag(sync=True)
+    influence_encoding = t.Enum(("deflate", "raw"), "deflate").tag(sync=True)
     maxima = t.List(t.Float()).tag(sync=True)
     image = t.Bytes().tag(sync=True)
     title = t.Unicode("").tag(sync=True)
@@ -259,19 +281,28 @@ class TrainedFieldView(_Widget):
     channel = t.Int(0).tag(sync=True)
     n_channels = t.Int(1).tag(sync=True)
 
-    def __init__(self, model, x, y=None, channel=0, stride=1, target=None, title="", batch=16, **kwargs):
+    def __init__(self, model, x, y=None, channel=0, stride=None, target=None, title="", batch=16, **kwargs):
         x = torch.as_tensor(x).long()
         x = x[0] if x.dim() == 4 else x
         C, H, W = x.shape
+        stride = auto_stride((H, W)) if stride is None else int(stride)
+        if stride < 1:
+            raise ValueError(f"stride must be a positive integer, got {stride}.")
         targets = [(channel, i, j) for i in range(0, H, stride) for j in range(0, W, stride)]
         maps = influence_maps(model, x, targets, y, batch).sum(1)  # [T, H, W]
         self.maps = maps  # float64, for the reader (and the tests)
         image = (x.float() * 255 / max(model.color_levels - 1, 1)).round().to(torch.uint8)
         target = target if target is not None else (H * 2 // 3, W // 2)
-        super().__init__(image_size=(H, W), stride=stride, influence=quantise(maps).numpy().tobytes(),
-                         maxima=maps.flatten(1).amax(1).tolist(), image=image.numpy().tobytes(),
-                         title=title, channel=channel, target=self._snap(target, (H, W), stride),
-                         **field_settings_of(model), **kwargs)
+        super().__init__(image_size=(H, W), stride=stride,
+                         influence=zlib.compress(quantise(maps).numpy().tobytes(), 9),
+                         maxima=[float(f"{m:.4g}") for m in maps.flatten(1).amax(1).tolist()],
+                         image=image.numpy().tobytes(), title=title, channel=channel,
+                         target=self._snap(target, (H, W), stride), **field_settings_of(model), **kwargs)
+
+    def codes(self):
+        """uint8 [targets, H, W]: the quantised maps the page draws (decoded from `influence`)."""
+        raw = zlib.decompress(self.influence) if self.influence_encoding == "deflate" else self.influence
+        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(-1, *self.image_size)
 
     @staticmethod
     def _snap(target, size, stride):
@@ -292,4 +323,4 @@ class TrainedFieldView(_Widget):
 
 
 __all__ = ["MaskExplorer", "ReceptiveFieldExplorer", "TrainedFieldView", "influence_maps", "quantise",
-           "summarise", "esm_bundle", "field_settings_of"]
+           "summarise", "esm_bundle", "field_settings_of", "auto_stride"]

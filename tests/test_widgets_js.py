@@ -13,7 +13,8 @@ import torch
 from pixelcnn_lib import GatedPixelCNN, PixelCNN
 from pixelcnn_lib.masks import causal_mask, channel_groups
 from pixelcnn_lib.receptive import analytic_field, dependency_map, structural_copy
-from pixelcnn_lib.widgets import ReceptiveFieldExplorer, esm_bundle, field_settings_of, summarise
+from pixelcnn_lib.widgets import (ReceptiveFieldExplorer, TrainedFieldView, esm_bundle, field_settings_of,
+                                  summarise)
 
 LIB = Path(__file__).resolve().parents[1] / "pixelcnn_lib"
 NODE = shutil.which("node")
@@ -29,9 +30,9 @@ const m = await import(pathToFileURL(module).href);
 const plain = (v) => v instanceof Uint8Array ? Array.from(v)
   : v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
   : v;
-const out = calls.map(([fn, args]) => {
-  try { return { ok: plain(m[fn](...args)) }; } catch (e) { return { error: String(e.message) }; }
-});
+const out = await Promise.all(calls.map(async ([fn, args]) => {
+  try { return { ok: plain(await m[fn](...args)) }; } catch (e) { return { error: String(e.message) }; }
+}));
 process.stdout.write(JSON.stringify(out));
 """
 
@@ -175,3 +176,16 @@ def test_esm_bundle_is_one_loadable_module(tmp_path):
                     f"export const kinds = () => [typeof view.render, typeof m.classify, typeof m.causalMask];\n")
     assert run_js([["kinds", []]], shim)[0]["ok"] == ["function"] * 3
     assert "./field.js" not in esm_bundle()
+
+
+def test_js_inflates_what_python_deflates(tmp_path):
+    """TrainedFieldView ships zlib.compress(codes); the page's `inflate` gives back the same bytes."""
+    torch.manual_seed(3)
+    w = TrainedFieldView(PixelCNN(1, 4, 6, 3), torch.randint(0, 4, (1, 5, 7)))
+    shim = tmp_path / "inflate.mjs"
+    shim.write_text(f'import {{ inflate }} from {json.dumps((LIB / "widgets.js").as_uri())};\n'
+                    "export const run = async (list, enc) => inflate(Uint8Array.from(list), enc);\n")
+    got = run_js([["run", [list(w.influence), "deflate"]], ["run", [[1, 2, 3], "raw"]],
+                  ["run", [[1, 2, 3], "deflate"]]], shim)
+    assert got[0]["ok"] == w.codes().flatten().tolist() and got[1]["ok"] == [1, 2, 3]
+    assert "error" in got[2], "corrupt data must fail loudly, not draw garbage"

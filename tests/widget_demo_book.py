@@ -43,9 +43,11 @@ def build(dest: Path) -> Path:
     shutil.copytree(ROOT / "book" / "_vendor", vendor)
     sphinx["html_static_path"] = ["_vendor"]
     sphinx.pop("bibtex_reference_style", None)
+    shutil.copy2(ROOT / "book" / "images" / "favicon.svg", dest / "favicon.svg")  # else the browser logs a 404
     cfg = {"title": "Widget demo", "only_build_toc_files": True, "execute": {"execute_notebooks": "off"},
-           "exclude_patterns": ["_build", "_vendor", ".*"], "sphinx": {"config": sphinx}}
-    (dest / "_config.yml").write_text(yaml.safe_dump(cfg))
+           "exclude_patterns": ["_build", "_vendor", ".*"], "html": {"favicon": "favicon.svg"},
+           "sphinx": {"config": sphinx}}
+    (dest / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # order matters: require.js first
     (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: widgets\n")
     (dest / "intro.md").write_text("# Widget demo\n\nNo widgets on this page.\n")
     nb = nbformat.v4.new_notebook()
