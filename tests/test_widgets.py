@@ -80,6 +80,19 @@ def test_explorer_counts_and_validation():
             ReceptiveFieldExplorer(**bad)
 
 
+def test_front_end_changes_reach_python():
+    """What the page sends when the reader clicks a pixel or moves the slider (a comm `update`,
+    applied with set_state): the Python side follows, counts included, for the next cell to read."""
+    w = ReceptiveFieldExplorer(arch="masked", n_layers=3, image_size=(12, 12))
+    w.set_state({"target": [5, 7], "n_layers": 5})
+    assert w.target == (5, 7) and w.n_layers == 5 and w.counts == summarise(w.settings())[1]
+    w.set_state({"arch": "gated", "n_layers": 4, "dilation_cycle": [1, 2]})
+    assert w.settings()["dilations"] == [1, 2, 1] and w.counts == summarise(w.settings())[1]
+    m = MaskExplorer()
+    m.set_state({"mask_type": "B", "rgb": True, "kernel_size": 3})
+    assert m.mask().shape == (3, 3, 3, 3) and m.mask()[0, 0, 1, 1] == 1
+
+
 def test_mask_explorer_shows_causal_mask():
     m = MaskExplorer(kernel_size=3, mask_type="A", rgb=True).mask()
     assert m[1, 0, 1, 1] == 1 and m[0, 1, 1, 1] == 0, "G reads the current R, R not G"

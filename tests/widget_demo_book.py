@@ -4,7 +4,7 @@
 any chapter uses them:
 
     python tests/widget_demo_book.py /tmp/pxw-book     # prints the html folder
-    PIXELCNN_BOOK_HTML=/tmp/pxw-book/_build/html pytest tests/test_widgets_browser.py
+    PIXELCNN_WIDGET_DEMO=/tmp/pxw-book pytest tests/test_widgets_browser.py  # builds it itself
 
 The notebook is executed with nbclient (widget state stored, as tools/run_chapters.py does).
 """
@@ -21,15 +21,29 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The trained views: tests/test_widgets_browser.py runs this code too and compares the saved maps.
+TRAINED = """\
+import torch
+from pixelcnn_lib import GatedPixelCNN, PixelCNN
+from pixelcnn_lib.widgets import TrainedFieldView
+torch.manual_seed(0)
+views = [
+    TrainedFieldView(PixelCNN(1, 4, 8, 3), torch.randint(0, 4, (1, 8, 9)),
+                     title="An untrained 3-layer PixelCNN on a random image."),
+    TrainedFieldView(GatedPixelCNN(3, 4, 8, 3, causal_kernel_size=5, dilations=[1, 2]),
+                     torch.randint(0, 4, (3, 7, 8)), channel=1, stride=2,
+                     title="An untrained gated model, RGB, green channel, every other pixel."),
+]"""
+
 CELLS = [
-    "from pixelcnn_lib.widgets import MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView\n"
+    "from pixelcnn_lib.widgets import MaskExplorer, ReceptiveFieldExplorer\n"
     "MaskExplorer(kernel_size=5, mask_type='A', rgb=True)",
     "w = ReceptiveFieldExplorer(arch='masked', n_layers=3)\nw",
     "ReceptiveFieldExplorer(arch='gated', n_layers=4, causal_kernel_size=5, dilation_cycle=[1, 2],\n"
     "                       image_size=(9, 11), n_channels=3, channel=1)",
-    "import torch\nfrom pixelcnn_lib import PixelCNN\ntorch.manual_seed(0)\n"
-    "model, x = PixelCNN(1, 4, 8, 3), torch.randint(0, 4, (1, 8, 9))\n"
-    "TrainedFieldView(model, x, stride=1, title='An untrained 3-layer PixelCNN on a random image.')",
+    "ReceptiveFieldExplorer(arch='two_stacks', n_layers=2, kernel_size=5, image_size=(1, 7), target=(0, 3))",
+    TRAINED + "\nviews[0]",
+    "views[1]",
 ]
 
 
@@ -48,14 +62,16 @@ def build(dest: Path) -> Path:
            "exclude_patterns": ["_build", "_vendor", ".*"], "html": {"favicon": "favicon.svg"},
            "sphinx": {"config": sphinx}}
     (dest / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # order matters: require.js first
-    (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: widgets\n")
+    # The notebook sits in book/, as the chapters do, so the vendored scripts load from a sub-folder page.
+    (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: book/widgets\n")
     (dest / "intro.md").write_text("# Widget demo\n\nNo widgets on this page.\n")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Widgets")] + [nbformat.v4.new_code_cell(c) for c in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (dest / "book").mkdir(exist_ok=True)
     NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(dest)}}).execute()
-    nbformat.write(nb, dest / "widgets.ipynb")
+                   resources={"metadata": {"path": str(dest / "book")}}).execute()
+    nbformat.write(nb, dest / "book" / "widgets.ipynb")
     subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(dest), "-W", "-n", "--keep-going", "-q"],
                    check=True)
     return dest / "_build" / "html"
