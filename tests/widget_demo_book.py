@@ -66,7 +66,10 @@ def build(dest: Path) -> Path:
     (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: book/widgets\n")
     (dest / "intro.md").write_text("# Widget demo\n\nNo widgets on this page.\n")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Widgets")] + [nbformat.v4.new_code_cell(c) for c in CELLS]
+    # Math on the same page, as in the chapters: MathJax and require.js must both work there.
+    nb.cells = [nbformat.v4.new_markdown_cell("# Widgets\n\nThe chain rule, $p(x) = \\prod_i p(x_i \\mid x_{<i})$:\n\n"
+                                              "$$\\log p(x) = \\sum_i \\log p(x_i \\mid x_{<i})$$")]
+    nb.cells += [nbformat.v4.new_code_cell(c) for c in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (dest / "book").mkdir(exist_ok=True)
     NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
