@@ -250,9 +250,8 @@ def saved_widget_models(html_text: str) -> dict:
 TAG_WIDGETS_JS = """() => [...document.querySelectorAll(
     'script[type="application/vnd.jupyter.widget-view+json"]')].flatMap((s, n) => {
   const area = s.previousElementSibling, root = area && area.querySelector(".pxw");
-  if (!root) return [];
-  root.dataset.pxwIndex = String(n);
-  return [[n, JSON.parse(s.textContent).model_id]];
+  if (root) root.dataset.pxwIndex = String(n);
+  return [[n, JSON.parse(s.textContent).model_id, !!root]];
 })"""
 
 READ_WIDGET_JS = """r => ({
@@ -316,9 +315,12 @@ def check_book_widgets(page, html_text: str, report: dict | None = None) -> list
 
     problems: list[str] = []
     models = saved_widget_models(html_text)
-    tagged = page.evaluate(TAG_WIDGETS_JS)
+    views = page.evaluate(TAG_WIDGETS_JS)
+    tagged = [(n, mid) for n, mid, drawn in views if drawn]
     ours = {mid for mid, m in models.items() if "_pxw_view" in m["state"]}
-    for model_id in sorted(ours - {mid for _, mid in tagged}):
+    # Shown directly by an output (not inside an ipywidgets container, which WIDGETS_RENDERED_JS covers).
+    shown = {mid for _, mid, _ in views} & ours
+    for model_id in sorted(shown - {mid for _, mid in tagged}):
         problems.append(f"widget {model_id} ({models[model_id]['state']['_pxw_view']}) did not render")
     for model_id in sorted(ours):
         m = models[model_id]
