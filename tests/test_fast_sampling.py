@@ -118,6 +118,8 @@ SAMPLING_CASES = [
     ("rgb 4x4 labels ungated", lambda: gated(3, 4, gated=False), (3, 4, 4)),
     ("rgb 4x4 one stack", lambda: gated(3, 2, two_stacks=False, dilations=[1, 2, 1]), (3, 4, 4)),
     ("pixelcnn rgb 4x4", lambda: pixelcnn(3, 3), (3, 4, 4)),
+    ("pixelcnn grey 5x6", lambda: pixelcnn(1), (1, 5, 6)),
+    ("pixelcnn grey 5x6 labels k5", lambda: pixelcnn(1, 3, kernel_size=5), (1, 5, 6)),
 ]
 
 
@@ -154,6 +156,19 @@ def test_completion_keeps_given_pixels_and_matches_naive(C):
     assert torch.equal(naive, cached)
     assert torch.equal(cached[:, :, keep], init[:, keep].expand(3, -1, -1))
     assert not torch.equal(cached[:, :, ~keep], init[:, ~keep].expand(3, -1, -1))
+
+
+@pytest.mark.parametrize("C", [1, 3])
+def test_pixelcnn_completion_matches_naive(C):
+    model = pixelcnn(C, 3)
+    init = image(C, 5, 6, n=1, seed=4)[0]
+    keep = torch.zeros(5, 6, dtype=torch.bool)
+    keep[:2] = True
+    y = torch.tensor([2, 0])
+    naive = sample(model, 2, (C, 5, 6), y, generator=8, init=init, keep=keep)
+    cached = sample(model, 2, (C, 5, 6), y, generator=8, init=init, keep=keep, method="cached")
+    assert torch.equal(naive, cached)
+    assert torch.equal(cached[:, :, keep], init[:, keep].expand(2, -1, -1))
 
 
 def test_completion_with_per_image_per_channel_keeps():
