@@ -1,6 +1,8 @@
 """Small helpers for the chapters themselves.
 
-`glue` records a value in a cell's output so the book's prose can quote it ({glue:}`name`):
+`glue` records a value in a cell's output so the book's prose can quote it with {glue:text}`name`
+(the plain {glue:} role would show a string with its quotes; {glue:text} evaluates the stored repr,
+so glue numbers as strings from `fmt`, which keeps trailing zeros and thousands separators):
 the same output format as `myst_nb.glue`, written here so chapters also run where myst-nb
 is not installed (Colab, a bare Jupyter).
 """
