@@ -115,6 +115,7 @@ def main(argv=None):
         threads=torch.get_num_threads(), date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         model=dict(name="GatedPixelCNN", hidden_channels=args.hidden, n_layers=args.layers,
                    color_levels=args.levels, n_classes=args.classes, parameters=count_parameters(model)),
+        command=" ".join(["python", f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]),
         image_size=[1, H, W], naive_scaled=scaled, note=note, rows=rows)
     print(f"\n{'batch':>5}{'naive s':>11}{'cached s':>10}{'speedup':>9}")
     for r in rows:

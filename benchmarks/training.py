@@ -6,8 +6,9 @@
 One training step = forward, cross-entropy, backward, AdamW step (no gradient clipping, fp32),
 on random 28x28 images with labels. Every variant is built with the same width, depth and
 heads, and the variants are timed INTERLEAVED (repeat 1 of every variant, then repeat 2, ...)
-so that a machine shared with other work slows them all alike; the reported number is the
-median images/s over the repeats, and ratios are taken against the reference.
+so that a machine shared with other work slows them all alike; the reported throughput is the
+median images/s over the repeats, and each speedup is the median over repeats of the ratio
+measured WITHIN a repeat (paired), which is robust to the load changing between repeats.
 
 Variants, each adding one change to the one before:
   reference        benchmarks/reference.py: masked 7x7/3x3 vertical and 1x7/1x3 horizontal
@@ -127,24 +128,24 @@ def main(argv=None):
         print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(
             f"{v} {runs[v]['ips'][-1]:.3g}" for v in variants) + " images/s", flush=True)
 
-    ref = statistics.median(runs["reference"]["ips"])
+    def paired(a, b):  # median over repeats of the ratio within each repeat: robust to load drift
+        return statistics.median(x / y for x, y in zip(runs[a]["ips"], runs[b]["ips"]))
+
     rows = []
-    prev = None
-    for v in variants:
-        med = statistics.median(runs[v]["ips"])
-        rows.append(dict(variant=v, images_per_s=med, images_per_s_all=runs[v]["ips"],
-                         speedup_vs_reference=med / ref,
-                         speedup_vs_previous=None if prev is None else med / prev,
+    for k, v in enumerate(variants):
+        rows.append(dict(variant=v, images_per_s=statistics.median(runs[v]["ips"]),
+                         images_per_s_all=runs[v]["ips"], speedup_vs_reference=paired(v, "reference"),
+                         speedup_vs_previous=None if k == 0 else paired(v, variants[k - 1]),
                          trainable_parameters=runs[v]["params"], warmup_s=runs[v]["warmup_s"]))
-        prev = med
     result = dict(
         benchmark="training step (forward + cross-entropy + backward + AdamW), fp32, random 28x28 images",
         hardware=device_name(device), device=device.type, torch=torch.__version__,
         threads=torch.get_num_threads(), date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         model=dict(hidden_channels=args.hidden, n_layers=args.layers, color_levels=args.levels,
                    n_classes=args.classes),
+        command=" ".join(["python", f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]),
         batch=args.batch, steps_per_repeat=args.steps, repeats=args.repeats,
-        method="variants timed interleaved; median images/s over the repeats",
+        method="variants timed interleaved; median images/s over the repeats; speedups: median of per-repeat ratios",
         rows=rows)
     print(f"\n{result['hardware']}, torch {result['torch']}, batch {args.batch}, "
           f"{args.layers} layers x {args.hidden} channels")
