@@ -118,3 +118,15 @@ def plot_history(history, ax=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+def animation_html(anim, **kwargs):
+    """HTML for a matplotlib animation that loads nothing from other sites.
+
+    `to_jshtml` links Font Awesome 4 from a CDN for its buttons; the book serves every file
+    itself (and is read offline), so the link is dropped: the book's theme already ships Font
+    Awesome, and in a notebook the buttons still work, with text-less icons at worst.
+    """
+    import re
+    html = anim.to_jshtml(**kwargs)
+    return re.sub(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*"\s*/?>\s*', "", html)
