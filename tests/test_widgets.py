@@ -21,13 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "book" / "_vendor" / "vendor"
 REQUIRED = os.environ.get("PIXELCNN_REQUIRE_BUILD") == "1"
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
 
 
 def test_batched_influence_equals_influence_map():

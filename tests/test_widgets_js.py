@@ -21,7 +21,9 @@ LIB = Path(__file__).resolve().parents[1] / "pixelcnn_lib"
 NODE = shutil.which("node")
 # CI (PIXELCNN_REQUIRE_BUILD=1) has Node through npm: there a missing Node fails, never skips.
 REQUIRED = os.environ.get("PIXELCNN_REQUIRE_BUILD") == "1"
-pytestmark = pytest.mark.skipif(NODE is None and not REQUIRED, reason="needs Node.js (apt-get install nodejs)")
+# Tiny float64 models: one thread is ~100x faster than several on a busy machine.
+pytestmark = [pytest.mark.skipif(NODE is None and not REQUIRED, reason="needs Node.js (apt-get install nodejs)"),
+              pytest.mark.usefixtures("torch_single_thread")]
 
 # Reads {"module": path, "calls": [[function, args], ...]} on stdin, prints the results as JSON.
 RUNNER = """
@@ -38,15 +40,6 @@ const out = await Promise.all(calls.map(async ([fn, args]) => {
 }));
 process.stdout.write(JSON.stringify(out));
 """
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny float64 models: one thread is ~100x faster than several on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_js(calls, module=LIB / "field.js"):
