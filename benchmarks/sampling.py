@@ -18,8 +18,6 @@ the cached run: the first N pixels of both agree (float32 rounding can, rarely, 
 number of differing pixels is recorded).
 """
 import argparse
-import datetime as dt
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,10 +26,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pixelcnn_lib import GatedPixelCNN, count_parameters  # noqa: E402
 from pixelcnn_lib.sampling import sample  # noqa: E402
 from pixelcnn_lib.training import device_name, pick_device  # noqa: E402
+from report import provenance, write_json  # noqa: E402
 
 
 def sync(device):
@@ -111,11 +111,9 @@ def main(argv=None):
 
     result = dict(
         benchmark=f"sampling {H}x{W} greyscale images, seconds per batch",
-        hardware=device_name(device), device=device.type, torch=torch.__version__,
-        threads=torch.get_num_threads(), date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **provenance(device, __file__, argv),
         model=dict(name="GatedPixelCNN", hidden_channels=args.hidden, n_layers=args.layers,
                    color_levels=args.levels, n_classes=args.classes, parameters=count_parameters(model)),
-        command=" ".join(["python", f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]),
         image_size=[1, H, W], naive_scaled=scaled, note=note, rows=rows)
     print(f"\n{'batch':>5}{'naive s':>11}{'cached s':>10}{'speedup':>9}")
     for r in rows:
@@ -123,10 +121,7 @@ def main(argv=None):
               f"{r['speedup']:>8.1f}x")
     if scaled:
         print(f"* {note}")
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {out}")
+    write_json(result, out)
     return result
 
 

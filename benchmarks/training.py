@@ -20,8 +20,6 @@ Variants, each adding one change to the one before:
                    compilation and on CPU it may not pay)
 """
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -35,8 +33,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from pixelcnn_lib import GatedPixelCNN, count_parameters  # noqa: E402
-from pixelcnn_lib.training import device_name, pick_device  # noqa: E402
+from pixelcnn_lib.training import pick_device  # noqa: E402
 from reference import ReferenceGatedPixelCNN  # noqa: E402
+from report import provenance, write_json  # noqa: E402
 
 
 def build(variant, args, device):
@@ -139,11 +138,9 @@ def main(argv=None):
                          trainable_parameters=runs[v]["params"], warmup_s=runs[v]["warmup_s"]))
     result = dict(
         benchmark="training step (forward + cross-entropy + backward + AdamW), fp32, random 28x28 images",
-        hardware=device_name(device), device=device.type, torch=torch.__version__,
-        threads=torch.get_num_threads(), date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **provenance(device, __file__, argv),
         model=dict(hidden_channels=args.hidden, n_layers=args.layers, color_levels=args.levels,
                    n_classes=args.classes),
-        command=" ".join(["python", f"benchmarks/{Path(__file__).name}", *(sys.argv[1:] if argv is None else argv)]),
         batch=args.batch, steps_per_repeat=args.steps, repeats=args.repeats,
         method="variants timed interleaved; median images/s over the repeats; speedups: median of per-repeat ratios",
         rows=rows)
@@ -153,10 +150,7 @@ def main(argv=None):
     for row in rows:
         prevs = "" if row["speedup_vs_previous"] is None else f"{row['speedup_vs_previous']:.2f}x"
         print(f"{row['variant']:<17}{row['images_per_s']:>10.3g}{row['speedup_vs_reference']:>13.2f}x{prevs:>13}")
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {out}")
+    write_json(result, out)
     return result
 
 
