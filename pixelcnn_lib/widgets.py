@@ -40,10 +40,11 @@ import traitlets as t
 
 from .masks import check_kernel_size
 from .models import GatedPixelCNN, PixelCNN
-from .receptive import _target, analytic_field, blind_spot, past
+from .plotting import field_codes
+from .receptive import _target, analytic_field, past
 
 HERE = Path(__file__).parent
-# Kind codes, as in field.js KIND: what a pixel is, seen from the target.
+# Kind codes, as in field.js KIND and plotting.FIELD_COLORS: what a pixel is, seen from the target.
 FUTURE, UNREACHED, SEEN, BLIND, TARGET = range(5)
 EXPLORER_ARCHS = ("masked", "two_stacks", "gated")
 _IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./field\.js";\s*$', re.M)
@@ -64,15 +65,9 @@ def esm_bundle() -> str:
 
 def summarise(settings: dict):
     """(kinds [H, W] long, counts) for analytic_field(**settings): field.js `classify` in Python."""
-    target, size = settings["target"], settings["image_size"]
-    seen = analytic_field(**settings)
-    before, blind = past(target, size), blind_spot(seen, target)
-    kinds = torch.full(size, UNREACHED, dtype=torch.long)
-    kinds[~before] = FUTURE
-    kinds[seen & before] = SEEN
-    kinds[blind] = BLIND
-    kinds[tuple(target)] = TARGET
-    counts = {"past": int(before.sum()), "seen": int((kinds == SEEN).sum()),
+    target, size = tuple(settings["target"]), settings["image_size"]
+    kinds = field_codes(analytic_field(**settings), target)  # the static figures' codes, same order
+    counts = {"past": int(past(target, size).sum()), "seen": int((kinds == SEEN).sum()),
               "blind": int((kinds == BLIND).sum()), "unreached": int((kinds == UNREACHED).sum())}
     return kinds, counts
 
