@@ -18,6 +18,12 @@ Variants, each adding one change to the one before:
   library+CL       the same, with model and input in channels_last memory format
   library+compile  torch.compile of the library model (only with --compile: it costs minutes of
                    compilation and on CPU it may not pay)
+
+Each row also records the training step's FLOPs per image (convolutions and matrix products,
+forward and backward, counted by torch.utils.flop_counter) and the GFLOP/s reached. The ratio of
+the reference's FLOPs to the library's is the speedup that removing dead taps can buy at equal
+efficiency: the library computes the same function, so it can only go faster beyond that ratio
+by running its convolutions more efficiently than the reference does.
 """
 import argparse
 import statistics
@@ -27,6 +33,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,6 +75,17 @@ def make_step(variant, forward, opt):
         opt.step()
         return loss
     return step
+
+
+def flops_per_image(variant, args, device):
+    """FLOPs of forward + cross-entropy + backward for one image (optimizer step not counted)."""
+    model = build(variant if variant == "reference" else "library", args, device)[0]
+    x = torch.randint(0, args.levels, (2, 1, 28, 28), device=device)
+    y = torch.randint(0, args.classes, (2,), device=device)
+    with FlopCounterMode(display=False) as counter:
+        logits = model(x, y) if variant == "reference" else model(x, y, check=False)
+        F.cross_entropy(logits, x).backward()
+    return counter.get_total_flops() / 2
 
 
 def sync(device):
@@ -112,7 +130,7 @@ def main(argv=None):
             step(xv, y)
         sync(device)
         runs[v] = dict(step=step, x=xv, params=count_parameters(model),
-                       warmup_s=time.perf_counter() - t0, ips=[])
+                       warmup_s=time.perf_counter() - t0, ips=[], flops=flops_per_image(v, args, device))
         print(f"built {v}: warm-up {runs[v]['warmup_s']:.1f} s", flush=True)
 
     for r in range(args.repeats):
@@ -135,7 +153,10 @@ def main(argv=None):
         rows.append(dict(variant=v, images_per_s=statistics.median(runs[v]["ips"]),
                          images_per_s_all=runs[v]["ips"], speedup_vs_reference=paired(v, "reference"),
                          speedup_vs_previous=None if k == 0 else paired(v, variants[k - 1]),
-                         trainable_parameters=runs[v]["params"], warmup_s=runs[v]["warmup_s"]))
+                         trainable_parameters=runs[v]["params"], warmup_s=runs[v]["warmup_s"],
+                         gflop_per_image=runs[v]["flops"] / 1e9,
+                         gflop_per_s=statistics.median(runs[v]["ips"]) * runs[v]["flops"] / 1e9))
+    flop_bound = runs["reference"]["flops"] / runs["library"]["flops"]
     result = dict(
         benchmark="training step (forward + cross-entropy + backward + AdamW), fp32, random 28x28 images",
         **provenance(device, __file__, argv),
@@ -143,13 +164,17 @@ def main(argv=None):
                    n_classes=args.classes),
         batch=args.batch, steps_per_repeat=args.steps, repeats=args.repeats,
         method="variants timed interleaved; median images/s over the repeats; speedups: median of per-repeat ratios",
+        flop_ratio_reference_to_library=flop_bound,
         rows=rows)
     print(f"\n{result['hardware']}, torch {result['torch']}, batch {args.batch}, "
           f"{args.layers} layers x {args.hidden} channels")
-    print(f"{'variant':<17}{'images/s':>10}{'vs reference':>14}{'vs previous':>13}")
+    print(f"{'variant':<17}{'images/s':>10}{'vs reference':>14}{'vs previous':>13}{'GFLOP/image':>13}{'GFLOP/s':>9}")
     for row in rows:
         prevs = "" if row["speedup_vs_previous"] is None else f"{row['speedup_vs_previous']:.2f}x"
-        print(f"{row['variant']:<17}{row['images_per_s']:>10.3g}{row['speedup_vs_reference']:>13.2f}x{prevs:>13}")
+        print(f"{row['variant']:<17}{row['images_per_s']:>10.3g}{row['speedup_vs_reference']:>13.2f}x{prevs:>13}"
+              f"{row['gflop_per_image']:>13.2f}{row['gflop_per_s']:>9.1f}")
+    print(f"the reference does {flop_bound:.2f}x the library's FLOPs per image: the speedup expected "
+          f"at equal GFLOP/s")
     write_json(result, out)
     return result
 

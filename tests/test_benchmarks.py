@@ -36,3 +36,44 @@ def test_reference_output_layout_matches_the_library():
     out = ref(x, torch.tensor([0, 1, 0]))
     assert out.shape == GatedPixelCNN(1, 5, 4, 2, n_classes=2)(x, torch.tensor([0, 1, 0])).shape
     torch.nn.functional.cross_entropy(out, x)  # the loss the benchmark uses accepts it
+
+
+def test_readme_benchmark_tables_match_the_json():
+    """README's tables are rendered from book/data/bench_*.json, never copied by hand."""
+    from report import README, readme_blocks, render_readme
+
+    text = README.read_text()
+    blocks = readme_blocks()
+    assert set(blocks) == {"sampling", "training"}
+    assert render_readme(text, blocks) == text, "README's benchmark tables are stale: run python benchmarks/report.py"
+
+
+def test_render_readme_replaces_only_the_marked_block():
+    from report import marker, render_readme
+
+    text = f"before\n{marker('training')}\nold table\n{marker('training', end=True)}\nafter\n"
+    out = render_readme(text, {"training": "new table"})
+    assert out == f"before\n{marker('training')}\nnew table\n{marker('training', end=True)}\nafter\n"
+
+
+def test_benchmark_scripts_run_and_record_what_the_book_reads(tmp_path):
+    """Both scripts run end to end (tiny sizes) and write the fields chapter 7 and the README use."""
+    import json
+
+    import sampling
+    import training
+    from report import sampling_markdown, training_markdown
+
+    t = training.main(["--quick", "--threads", "1", "--out", str(tmp_path / "t.json")])
+    assert json.loads((tmp_path / "t.json").read_text())["rows"] == json.loads(json.dumps(t["rows"]))
+    rows = {r["variant"]: r for r in t["rows"]}
+    assert set(rows) == {"reference", "library", "library+CL"}
+    # The library skips the reference's dead taps: strictly fewer FLOPs, the same with channels_last.
+    assert t["flop_ratio_reference_to_library"] > 1.1
+    assert rows["library"]["gflop_per_image"] == rows["library+CL"]["gflop_per_image"]
+    assert all(r["images_per_s"] > 0 and r["gflop_per_s"] > 0 for r in t["rows"])
+    assert "| library |" in training_markdown(t)
+
+    s = sampling.main(["--quick", "--out", str(tmp_path / "s.json")])
+    assert all(r["first_pixels_differing"] == 0 for r in s["rows"])  # cached draws the naive sampler's pixels
+    assert "| batch |" in sampling_markdown(s)
