@@ -50,10 +50,13 @@ def training_markdown(r: dict) -> str:
     lines = [f"Training step (forward, cross-entropy, backward, AdamW; fp32, batch {r['batch']}) on {r['hardware']}, "
              f"PyTorch {r['torch']}, {r['date']}, median of {r['repeats']} interleaved repeats "
              f"(`{r['command']}`):", "",
-             "| variant | images/s (median) | vs reference (median of per-repeat ratios) | GFLOP per image | GFLOP/s |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {row['variant']} | {row['images_per_s']:.3g} | {row['speedup_vs_reference']:.2f}x "
-              f"| {row['gflop_per_image']:.2f} | {row['gflop_per_s']:.0f} |" for row in r["rows"]]
+             "| variant | images/s (median) | vs reference | vs its base | GFLOP per image | GFLOP/s |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        base = "" if row["base"] is None else f"{row['speedup_vs_base']:.2f}x ({row['base']})"
+        lines.append(f"| {row['variant']} | {row['images_per_s']:.3g} | {row['speedup_vs_reference']:.2f}x | {base} "
+                     f"| {row['gflop_per_image']:.2f} | {row['gflop_per_s']:.0f} |")
+    lines += ["", "Speedups are medians of the ratios measured within each repeat (paired)."]
     lines += ["", f"The reference does {r['flop_ratio_reference_to_library']:.2f}x the library's FLOPs per image "
                   "(forward and backward convolutions, counted by `torch.utils.flop_counter`)."]
     return "\n".join(lines)
