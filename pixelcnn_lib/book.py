@@ -13,12 +13,14 @@ GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value, display_value: bool = False):
-    """Store `value`'s displayed form under `name` for the book to paste into the text."""
+    """Store `value`'s displayed form under `name` for the book to paste into the text.
+
+    Returns None, so that a glue() call ending a cell does not also print the value.
+    """
     bundle, metadata = IPython.core.formatters.format_display_data(value)
     prefix = "" if display_value else GLUE_PREFIX
     metadata["scrapbook"] = dict(name=name, mime_prefix=prefix)
     display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
-    return value
 
 
 def fmt(x: float, digits: int = 3) -> str:

@@ -16,7 +16,8 @@ def shell():
 def captured_glue(monkeypatch, name, value, **kw):
     shown = []
     monkeypatch.setattr("pixelcnn_lib.book.display", lambda data, raw, metadata: shown.append((data, metadata)))
-    assert glue(name, value, **kw) is value
+    assert glue(name, value, **kw) is None  # a glue() ending a cell must not echo the value too
+    assert len(shown) == 1
     return shown[0]
 
 

@@ -149,3 +149,23 @@ def test_stale_outputs_are_detected():
     assert "code changed" in run_chapters.stale_reason(nb)
     del nb.metadata["pixelcnn"]
     assert "never executed" in run_chapters.stale_reason(nb)
+
+
+def echoed_strings(nb) -> list[str]:
+    """Cells whose last expression's value (a quoted string, e.g. a stray glue() result) is shown."""
+    return [out.data["text/plain"] for cell in nb.cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if out.output_type == "execute_result"
+            and out.get("data", {}).get("text/plain", "")[:1] in {"'", '"'}]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=rel)
+def test_no_cell_echoes_a_bare_string(chapter):
+    """A number glued into the prose must not also appear as a stray '0.1496' under its cell."""
+    echoed = echoed_strings(read(chapter))
+    assert not echoed, f"{rel(chapter)}: cells echo {echoed}; end them with `;` or `_ = ...`"
+
+
+def test_echoed_strings_are_found():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("'x'", outputs=[
+        nbformat.v4.new_output("execute_result", {"text/plain": "'0.1496'"}, execution_count=1)])])
+    assert echoed_strings(nb) == ["'0.1496'"]
