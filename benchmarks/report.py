@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from pixelcnn_lib.book import sampling_table, training_table
 from pixelcnn_lib.training import device_name
 
 
@@ -27,43 +28,13 @@ def write_json(result: dict, out) -> None:
     print(f"wrote {out}")
 
 
-# --- README tables: rendered from the JSON, so the README never holds a hand-copied number ---
+# --- README tables: rendered from the JSON by the chapter's own helpers, never copied by hand ---
 
 DATA = Path(__file__).resolve().parents[1] / "book" / "data"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
-
-def sampling_markdown(r: dict) -> str:
-    star = "*" if r.get("naive_scaled") else ""
-    lines = [f"Sampling {r['image_size'][1]}x{r['image_size'][2]} digits on {r['hardware']}, PyTorch {r['torch']}, "
-             f"{r['date']} (`{r.get('command', 'python benchmarks/sampling.py')}`):", "",
-             "| batch | naive, s per batch | cached, s per batch | speedup |", "|---:|---:|---:|---:|"]
-    lines += [f"| {row['batch']} | {row['naive_s']:,.0f}{star} | {row['cached_s']:.1f} | {row['speedup']:.1f}x |"
-              for row in r["rows"]]
-    if star:
-        lines += ["", f"\\* {r['note']}: every naive step is the same full forward pass of the whole image, so "
-                      "its time per pixel does not depend on the pixel."]
-    return "\n".join(lines)
-
-
-def training_markdown(r: dict) -> str:
-    lines = [f"Training step (forward, cross-entropy, backward, AdamW; fp32, batch {r['batch']}) on {r['hardware']}, "
-             f"PyTorch {r['torch']}, {r['date']}, median of {r['repeats']} interleaved repeats "
-             f"(`{r['command']}`):", "",
-             "| variant | images/s (median) | vs reference | vs its base | GFLOP per image | GFLOP/s |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for row in r["rows"]:
-        base = "" if row["base"] is None else f"{row['speedup_vs_base']:.2f}x ({row['base']})"
-        lines.append(f"| {row['variant']} | {row['images_per_s']:.3g} | {row['speedup_vs_reference']:.2f}x | {base} "
-                     f"| {row['gflop_per_image']:.2f} | {row['gflop_per_s']:.0f} |")
-    lines += ["", "Speedups are medians of the ratios measured within each repeat (paired)."]
-    lines += ["", f"The reference does {r['flop_ratio_reference_to_library']:.2f}x the library's FLOPs per image "
-                  "(forward and backward convolutions, counted by `torch.utils.flop_counter`)."]
-    return "\n".join(lines)
-
-
-TABLES = {"sampling": ("bench_sampling.json", sampling_markdown),
-          "training": ("bench_training.json", training_markdown)}
+TABLES = {"sampling": ("bench_sampling.json", sampling_table),
+          "training": ("bench_training.json", training_table)}
 
 
 def readme_blocks(data_dir=DATA) -> dict:

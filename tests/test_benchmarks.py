@@ -62,7 +62,7 @@ def test_benchmark_scripts_run_and_record_what_the_book_reads(tmp_path):
 
     import sampling
     import training
-    from report import sampling_markdown, training_markdown
+    from pixelcnn_lib.book import sampling_table, training_table
 
     t = training.main(["--quick", "--threads", "1", "--out", str(tmp_path / "t.json")])
     assert json.loads((tmp_path / "t.json").read_text())["rows"] == json.loads(json.dumps(t["rows"]))
@@ -72,8 +72,8 @@ def test_benchmark_scripts_run_and_record_what_the_book_reads(tmp_path):
     assert t["flop_ratio_reference_to_library"] > 1.1
     assert rows["library"]["gflop_per_image"] == rows["library+CL"]["gflop_per_image"]
     assert all(r["images_per_s"] > 0 and r["gflop_per_s"] > 0 for r in t["rows"])
-    assert "| library |" in training_markdown(t)
+    assert "| library |" in training_table(t)
 
     s = sampling.main(["--quick", "--out", str(tmp_path / "s.json")])
     assert all(r["first_pixels_differing"] == 0 for r in s["rows"])  # cached draws the naive sampler's pixels
-    assert "| batch |" in sampling_markdown(s)
+    assert "| batch |" in sampling_table(s)
