@@ -1,0 +1,205 @@
+"""The three training recipes the time-to-quality benchmark races: model, optimizer, schedule.
+
+tutorial  the gated PixelCNN of the UvA deep-learning course (tutorial 12), written here from its
+          published description (no code copied): masked 3x3 vertical and 1x3 horizontal kernels,
+          the first convolutions with their centre masked, 7 gated blocks of 64 channels with
+          dilations 1,2,1,4,1,2,1, no skip connections, ELU then a 1x1 convolution to 256 logits;
+          Adam 1e-3, batch 128, learning rate x0.99 per epoch, no warmup, no clipping.
+original  the defaults of the project this book grew from, built from the library's layers: a 7x7
+          causal block and 6 gated blocks of 30 channels (skip and head width 30: the project's
+          head width is not recorded, so the library's default, the hidden width, is used);
+          Adam 1e-4, batch 32, constant learning rate, gradient norm clipped at 1.
+library   the library's recipe for a CPU: see LIBRARY below and benchmarks/recipe_search.py.
+
+All three are unconditional models of 256-level greyscale images ([B, 1, H, W] uint8 levels in,
+logits [B, 256, 1, H, W] out), so their test bits/dim are directly comparable.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from pixelcnn_lib.models import AutoregressiveImageModel, GatedPixelCNN
+
+LEVELS = 256
+
+
+# ----------------------------------------------------------------------------- the tutorial's model
+
+def vertical_mask(k, centre_row):
+    """k x k: the rows above the centre, plus the centre row itself when `centre_row`."""
+    mask = torch.zeros(k, k)
+    mask[:k // 2 + (1 if centre_row else 0)] = 1
+    return mask
+
+
+def horizontal_mask(k, centre):
+    """1 x k: the taps left of the centre, plus the centre tap itself when `centre`."""
+    mask = torch.zeros(1, k)
+    mask[0, :k // 2 + (1 if centre else 0)] = 1
+    return mask
+
+
+class MaskedConv2d(nn.Conv2d):
+    """'Same'-padded convolution whose full kernel is multiplied by a fixed 0/1 mask on every call.
+
+    The masked taps are still stored (and counted in the published parameter total) and still
+    computed: that is how the tutorial's recipe spends its FLOPs.
+    """
+
+    def __init__(self, cin, cout, mask, dilation=1):
+        kh, kw = mask.shape
+        super().__init__(cin, cout, (kh, kw), dilation=dilation,
+                         padding=(dilation * (kh // 2), dilation * (kw // 2)))
+        self.register_buffer("mask", mask.expand_as(self.weight).clone(), persistent=False)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding,
+                        dilation=self.dilation)
+
+
+def gate(x):
+    value, gate_ = x.chunk(2, dim=1)
+    return torch.tanh(value) * torch.sigmoid(gate_)
+
+
+class TutorialGatedLayer(nn.Module):
+    """Vertical conv -> gate; horizontal conv + 1x1 of the vertical features -> gate -> 1x1 -> residual.
+
+    The vertical stack needs no down-shift: the first vertical convolution already hid the
+    centre row, so its features at row i only ever summarise rows < i.
+    """
+
+    def __init__(self, channels, dilation=1, kernel_size=3):
+        super().__init__()
+        c = channels
+        self.vertical = MaskedConv2d(c, 2 * c, vertical_mask(kernel_size, True), dilation)
+        self.horizontal = MaskedConv2d(c, 2 * c, horizontal_mask(kernel_size, True), dilation)
+        self.vertical_to_horizontal = nn.Conv2d(2 * c, 2 * c, 1)
+        self.horizontal_out = nn.Conv2d(c, c, 1)
+
+    def forward(self, v, h):
+        v_pre = self.vertical(v)
+        h_pre = self.horizontal(h) + self.vertical_to_horizontal(v_pre)
+        return gate(v_pre), h + self.horizontal_out(gate(h_pre))
+
+
+class TutorialPixelCNN(AutoregressiveImageModel):
+    """The tutorial's gated PixelCNN for greyscale images (852,160 stored parameters at 64 channels)."""
+
+    def __init__(self, color_levels=LEVELS, hidden_channels=64, dilations=(1, 2, 1, 4, 1, 2, 1),
+                 kernel_size=3):
+        super().__init__(1, color_levels, None, dict(
+            color_levels=color_levels, hidden_channels=hidden_channels,
+            dilations=list(dilations), kernel_size=kernel_size))
+        c, k = hidden_channels, kernel_size
+        self.first_vertical = MaskedConv2d(1, c, vertical_mask(k, False))
+        self.first_horizontal = MaskedConv2d(1, c, horizontal_mask(k, False))
+        self.layers = nn.ModuleList(TutorialGatedLayer(c, d, k) for d in dilations)
+        self.out = nn.Conv2d(c, color_levels, 1)
+
+    def logits_from_float(self, x, y=None):
+        v, h = self.first_vertical(x), self.first_horizontal(x)
+        for layer in self.layers:
+            v, h = layer(v, h)
+        return self.to_logits(self.out(F.elu(h)))
+
+
+def stored_parameters(model):
+    """Every stored number, masked taps included: the count the tutorial publishes."""
+    return sum(p.numel() for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------- recipes
+
+@dataclass
+class Recipe:
+    """How one contender trains: everything the benchmark loop needs, plus a record for the JSON.
+
+    `lr(step, fraction, steps_per_epoch)` is the learning rate of the coming step, given the
+    steps taken and the fraction of the wall-clock budget already used (time-based schedules
+    such as cosine need the budget; the benchmark knows it in advance).
+    """
+    name: str
+    label: str
+    batch_size: int
+    build: Callable[[], nn.Module]
+    optimizer: Callable[[list], torch.optim.Optimizer]
+    lr: Callable[[int, float, int], float]
+    clip_grad: Optional[float] = None
+    ema_decay: Optional[float] = None
+    settings: dict = field(default_factory=dict)
+
+
+def warmup_cosine(base_lr, warmup_steps, final_fraction=0.0):
+    """Linear warmup over `warmup_steps`, then cosine from base_lr to base_lr * final_fraction
+    over the rest of the time budget."""
+    def lr(step, fraction, steps_per_epoch):
+        if step < warmup_steps:
+            return base_lr * (step + 1) / warmup_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, fraction)))
+        return base_lr * (final_fraction + (1.0 - final_fraction) * cosine)
+    return lr
+
+
+def tutorial(quick=False):
+    hidden, batch = (8, 16) if quick else (64, 128)
+    return Recipe(
+        name="tutorial", label="tutorial (UvA DL 12)", batch_size=batch,
+        build=lambda: TutorialPixelCNN(LEVELS, hidden),
+        optimizer=lambda params: torch.optim.Adam(params, lr=1e-3),
+        lr=lambda step, fraction, steps_per_epoch: 1e-3 * 0.99 ** (step // steps_per_epoch),
+        settings=dict(model="TutorialPixelCNN (benchmarks/recipes.py)", hidden_channels=hidden,
+                      gated_layers=7, dilations=[1, 2, 1, 4, 1, 2, 1], kernels="masked 3x3 / 1x3",
+                      skip_connections=False, optimizer="Adam", lr=1e-3,
+                      schedule="lr x0.99 per epoch", warmup=False, batch_size=batch,
+                      clip_grad=None, ema=None))
+
+
+def original(quick=False):
+    hidden = 8 if quick else 30
+    config = dict(hidden_channels=hidden, n_layers=7, causal_kernel_size=7, kernel_size=3)
+    return Recipe(
+        name="original", label="original project", batch_size=32 if not quick else 16,
+        build=lambda: GatedPixelCNN(1, LEVELS, **config),
+        optimizer=lambda params: torch.optim.Adam(params, lr=1e-4),
+        lr=lambda step, fraction, steps_per_epoch: 1e-4, clip_grad=1.0,
+        settings=dict(model="GatedPixelCNN", **config, skip_channels=hidden, head_channels=hidden,
+                      head_width_note="not recorded by the project; the library default (hidden) used",
+                      optimizer="Adam", lr=1e-4, schedule="constant", warmup=False,
+                      batch_size=32 if not quick else 16, clip_grad=1.0, ema=None))
+
+
+# The library's recipe for a CPU (chosen with benchmarks/recipe_search.py; see its docstring).
+LIBRARY = dict(
+    model=dict(hidden_channels=32, n_layers=8, causal_kernel_size=7, kernel_size=3,
+               skip_channels=32, head_channels=32, dilations=[1, 2, 1, 4, 1, 2, 1]),
+    batch_size=32, lr=5e-3, weight_decay=0.0, warmup_steps=100, final_lr_fraction=0.0,
+    clip_grad=1.0, ema_decay=0.995)
+
+
+def library(quick=False, settings=None):
+    s = dict(LIBRARY if settings is None else settings)
+    model = dict(s["model"])
+    if quick:
+        model.update(hidden_channels=8, skip_channels=8, head_channels=8)
+    batch = 16 if quick else s["batch_size"]
+    return Recipe(
+        name="library", label="library", batch_size=batch,
+        build=lambda: GatedPixelCNN(1, LEVELS, **model),
+        optimizer=lambda params: torch.optim.AdamW(params, lr=s["lr"], weight_decay=s["weight_decay"]),
+        lr=warmup_cosine(s["lr"], s["warmup_steps"], s["final_lr_fraction"]),
+        clip_grad=s["clip_grad"], ema_decay=s["ema_decay"],
+        settings=dict(model="GatedPixelCNN", **model, optimizer="AdamW", lr=s["lr"],
+                      weight_decay=s["weight_decay"],
+                      schedule=f"linear warmup {s['warmup_steps']} steps, then cosine over the "
+                               f"time budget to {s['final_lr_fraction']:g} x lr",
+                      warmup=s["warmup_steps"], batch_size=batch, clip_grad=s["clip_grad"],
+                      ema=s["ema_decay"]))
+
+
+def all_recipes(quick=False):
+    return [tutorial(quick), original(quick), library(quick)]
