@@ -1,0 +1,106 @@
+"""Checkpoints: one file that restores a model, its optimizer, its weight average and its run.
+
+Files are written atomically and read weights-only onto the CPU, so a crash mid-save never
+destroys the previous checkpoint and a GPU run opens on a laptop.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .devices import pick_device
+from .history import History
+from .models import build_model
+
+CHECKPOINT_FORMAT = "pixelcnn_lib/1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is unreadable, truncated, foreign, or does not fit the model."""
+
+
+def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, extra=None, ema=None):
+    """Write a checkpoint ATOMICALLY: temp file in the same directory, fsync, os.replace.
+
+    An interrupted save leaves the previous checkpoint untouched and no temp file behind.
+    `model_state` holds the raw (trained) weights; with `ema` (an EMA), `ema_state` holds the
+    weight average beside them.
+    """
+    path = Path(path)
+    if isinstance(history, History):
+        history = history.as_dict()
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "model_class": type(model).__name__,
+        "model_config": model.config,
+        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
+        "epoch": int(epoch),
+        "history": history,
+        "ema_state": ema.state_dict() if ema is not None else None,
+        "torch_version": str(torch.__version__),
+        **(extra or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint onto the CPU (GPU runs open on CPU machines), weights-only unpickling."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        detail = next((line.strip() for line in str(e).splitlines() if "WeightsUnpickler error" in line), None)
+        if detail:  # a complete pickle holding objects that weights-only loading refuses
+            raise CheckpointError(f"checkpoint {path} holds Python objects that safe (weights-only) loading "
+                                  f"refuses ({detail}); it was not written by save_checkpoint.") from e
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(
+            f"checkpoint {path} could not be read ({type(e).__name__}: {first}). It is probably truncated "
+            "(an interrupted copy or download) or not a PyTorch file; delete it and train again, "
+            "or copy it again.") from e
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        found = (f"format {state.get('format')!r}" if isinstance(state, dict) and "format" in state
+                 else f"a {type(state).__name__}" + (" without a 'format' key" if isinstance(state, dict) else ""))
+        raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (found {found}); "
+                              "write checkpoints with pixelcnn_lib.training.save_checkpoint.")
+    return state
+
+
+def load_model(path, device=None, ema=True):
+    """Rebuild the model a checkpoint was saved from, with its weights, in eval mode.
+
+    ema=True (default) loads the weight average when the checkpoint holds one, else the raw
+    weights; ema=False always loads the raw weights. `model.checkpoint_weights` says which was loaded.
+    """
+    state = load_checkpoint(path)
+    model = build_model(state["model_class"], state["model_config"])
+    model.load_state_dict(state["model_state"])
+    model.checkpoint_weights = "raw"
+    if ema and state.get("ema_state"):
+        model.load_state_dict(state["ema_state"]["shadow"])
+        model.checkpoint_weights = "ema"
+    return model.to(device if device is not None else pick_device()).eval()
+
+
+def check_same_model(state, model, path):
+    """Raise CheckpointError unless the checkpoint was saved from a model built like `model`."""
+    if state["model_class"] != type(model).__name__ or state["model_config"] != model.config:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {state['model_class']} with config {state['model_config']}, "
+            f"not this {type(model).__name__} with {model.config}; delete it or pass resume=False.")
