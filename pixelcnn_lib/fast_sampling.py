@@ -1,11 +1,16 @@
 """Cached sampling: the naive sampler's images without recomputing the past.
 
-A causal layer's output at pixel (i, j) reads only rows above and pixels to its left,
-so once computed it never changes while the rest of the image is sampled. We keep every
-layer's outputs and split its pre-activation at (i, j) into
-  * a row part, fixed once row i starts: the vertical stack (advanced one row at a time,
-    entering row i through the down-shift and the 1x1 link) or, for a masked k x k
-    kernel, its taps on the rows above; plus the conv bias and the label bias;
+What is final when. The horizontal stack (and a masked k x k kernel) at pixel (i, j) reads
+its input only on rows above i and on row i up to column j (the current pixel through the
+colour mask), so once computed its output there never changes while the rest of the image
+is sampled. The vertical stack is different: its output at (i, j) reads rows i - r .. i of
+its input, up to column j + r (r = k // 2 times the dilation), so it is final only once row
+i is complete; it reaches the horizontal stack only through the down-shift, at row i + 1.
+We keep every layer's inputs and split its horizontal pre-activation at (i, j) into
+  * a row part, fixed once row i starts: the vertical stack at row i - 1 (computed when row i
+    starts, row i - 1 being complete, and entering row i through the down-shift and the 1x1
+    link) or, for a masked k x k kernel, its taps on the rows above; plus the conv bias and
+    the label bias;
   * a pixel part: the kernel's taps on the current row, up to pixel (i, j).
 A sampling step then runs every layer on one pixel instead of the whole image, as in
 fast PixelCNN++ generation (Ramachandran et al. 2017, arXiv 1704.06001). It reads the
@@ -16,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .models import GatedPixelCNN, PixelCNN
-from .sampling import draw, make_generator, positions, prepare
+from .sampling_common import draw, make_generator, positions, prepare
 
 
 def rows_of(conv, row):
@@ -191,7 +196,7 @@ class CachedModel:
 @torch.no_grad()
 def sample_cached(model, n, image_shape, y=None, *, temperature=1.0, generator=None, init=None,
                   keep=None, progress=False):
-    """Same arguments, random stream and images as `sampling.sample(..., method="naive")`."""
+    """Same arguments, random stream and images as `naive_sampling.sample_naive`."""
     device = next(model.parameters()).device
     x, keep, y = prepare(model, n, image_shape, y, temperature, init, keep, device)
     g = make_generator(generator, device)

@@ -143,6 +143,20 @@ def test_same_generator_object_is_consumed_identically():
 
 
 @pytest.mark.parametrize("C", [1, 3])
+def test_the_global_generator_is_consumed_identically(C):
+    """generator=None: after the same torch.manual_seed, naive and cached draw the same images."""
+    model = gated(C, 3)
+    y = torch.tensor([0, 1, 2])
+    torch.manual_seed(4)
+    naive = sample(model, 3, (C, 4, 5), y)
+    after_naive = torch.rand(3)
+    torch.manual_seed(4)
+    cached = sample(model, 3, (C, 4, 5), y, method="cached")
+    assert torch.equal(naive, cached) and torch.equal(torch.rand(3), after_naive)
+    assert len(naive.unique()) > 2
+
+
+@pytest.mark.parametrize("C", [1, 3])
 def test_completion_keeps_given_pixels_and_matches_naive(C):
     model = gated(C, 3, dilations=[1, 2, 1])
     H, W = 5, 6

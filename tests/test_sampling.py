@@ -1,4 +1,13 @@
-"""Naive autoregressive sampling: reproducible, completes partial images, respects labels."""
+"""Naive autoregressive sampling: reproducible, completes partial images, respects labels.
+
+Also the layout of the sampling modules: a front door (`sampling.sample`) above two samplers
+that share only `sampling_common`, with no import cycle.
+"""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -18,6 +27,29 @@ def test_same_seed_same_samples_other_seed_other_samples(conditional):
     assert a.shape == (3, 3, 4, 5) and a.dtype == torch.long
     assert 0 <= int(a.min()) and int(a.max()) < 5
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("method", ["naive", "cached"])
+def test_without_a_generator_the_global_seed_decides(conditional, method):
+    """generator=None draws from PyTorch's global generator: torch.manual_seed fixes the images."""
+    draws = []
+    for seed in (1, 1, 2):
+        torch.manual_seed(seed)
+        draws.append(sample(conditional, 3, (3, 4, 5), y=1, method=method))
+    assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
+    torch.manual_seed(1)
+    before = torch.get_rng_state()
+    sample(conditional, 1, (3, 2, 2), y=0, method=method)
+    assert not torch.equal(torch.get_rng_state(), before)  # it really consumed the global stream
+
+
+def test_an_int_seed_ignores_and_keeps_the_global_state(conditional):
+    torch.manual_seed(1)
+    before = torch.get_rng_state()
+    a = sample(conditional, 2, (3, 3, 3), y=1, generator=7)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(2)
+    assert torch.equal(a, sample(conditional, 2, (3, 3, 3), y=1, generator=7))
 
 
 def test_completion_keeps_the_given_pixels():
@@ -70,3 +102,50 @@ def test_sampling_restores_training_mode(conditional):
 def test_bad_sampling_arguments_are_explained(conditional, kwargs, words):
     with pytest.raises((ValueError, TypeError), match=words):
         sample(conditional, 2, **kwargs)
+
+
+# ----------------------------------------------------------------------------- module layout
+
+LIB = Path(__file__).resolve().parents[1] / "pixelcnn_lib"
+SAMPLERS = ("naive_sampling", "fast_sampling")
+
+
+def imported_modules(name):
+    """Names a library module imports, relative imports as 'pixelcnn_lib.<name>'."""
+    tree = ast.parse((LIB / f"{name}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ("pixelcnn_lib." if node.level else "") + (node.module or "")
+            found.add(base.rstrip("."))
+            found |= {f"{base}.{a.name}".replace("..", ".") for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize("name", SAMPLERS + ("sampling_common",))
+def test_no_sampler_imports_the_front_door_or_the_other_sampler(name):
+    imports = imported_modules(name)
+    others = {f"pixelcnn_lib.{m}" for m in ("sampling",) + SAMPLERS if m != name}
+    assert not imports & others, f"{name} imports {sorted(imports & others)}"
+    assert "pixelcnn_lib" not in imports  # not the package either (it imports the front door)
+
+
+def test_the_static_check_sees_the_front_doors_imports():
+    assert {"pixelcnn_lib.naive_sampling", "pixelcnn_lib.fast_sampling"} <= imported_modules("sampling")
+
+
+@pytest.mark.parametrize("name", ("sampling",) + SAMPLERS + ("sampling_common",))
+def test_each_sampling_module_imports_alone_in_a_fresh_interpreter(name):
+    """With the package's __init__ bypassed, so this module is the first of the sampling
+    modules to load and a cycle would surface (the package import itself is in every test)."""
+    code = (
+        "import importlib, sys, types\n"
+        f"pkg = types.ModuleType('pixelcnn_lib'); pkg.__path__ = [{str(LIB)!r}]\n"
+        "sys.modules['pixelcnn_lib'] = pkg\n"
+        f"m = importlib.import_module('pixelcnn_lib.{name}')\n"
+        "assert 'pixelcnn_lib.sampling' not in sys.modules or m.__name__ == 'pixelcnn_lib.sampling'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
