@@ -2,7 +2,18 @@
 
 Receptive-field colours come from the Okabe-Ito palette, which stays distinct for the
 common forms of colour blindness; the legend names every colour.
+
+Every figure a notebook shows also carries, in its PNG, the size of its smallest text in the
+PNG's own pixels (`stamp_figure_fonts`, switched on by importing `pixelcnn_lib.book`), so the
+book's browser test can tell whether any figure's text is too small to read at the size it is
+displayed on the page.
 """
+import base64
+import contextlib
+import functools
+import struct
+import zlib
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -130,3 +141,105 @@ def animation_html(anim, **kwargs):
     import re
     html = anim.to_jshtml(**kwargs)
     return re.sub(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*"\s*/?>\s*', "", html)
+
+
+# --- The smallest text of every figure, stamped into its PNG for the book's browser test ----------
+
+FONT_STAMP_KEY = "pixelcnn-min-font-px"  # value: a number of PNG pixels, or "none" (no text at all)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@contextlib.contextmanager
+def recording_text_sizes():
+    """Yields a list that collects the font size, in output pixels, of every non-empty text drawn
+    meanwhile (titles, tick labels, legends, colour-bar labels, annotations: all are Text)."""
+    from matplotlib.text import Text
+
+    sizes = []
+    original = Text.draw
+
+    @functools.wraps(original)
+    def draw(self, renderer, *args, **kwargs):
+        if renderer is not None and self.get_visible() and self.get_text().strip():
+            sizes.append(float(renderer.points_to_pixels(self.get_fontsize())))
+        return original(self, renderer, *args, **kwargs)
+
+    Text.draw = draw
+    try:
+        yield sizes
+    finally:
+        Text.draw = original
+
+
+def png_text_chunks(png: bytes) -> dict:
+    """The tEXt chunks of a PNG, keyword -> text."""
+    if not png.startswith(_PNG_SIGNATURE):
+        raise ValueError("not a PNG image")
+    chunks, pos = {}, len(_PNG_SIGNATURE)
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"tEXt":
+            key, _, text = png[pos + 8:pos + 8 + length].partition(b"\0")
+            chunks[key.decode("latin-1")] = text.decode("latin-1")
+        pos += 12 + length
+    return chunks
+
+
+def stamp_png(png: bytes, key: str, text: str) -> bytes:
+    """`png` with a tEXt chunk `key`: `text` added before its end; the pixels are untouched."""
+    if not (png.startswith(_PNG_SIGNATURE) and png[-8:-4] == b"IEND"):
+        raise ValueError("not a complete PNG image")
+    body = b"tEXt" + key.encode("latin-1") + b"\0" + text.encode("latin-1")
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:-12] + chunk + png[-12:]
+
+
+def font_stamping(printer):
+    """Wrap an IPython PNG printer of figures (bytes or base64, alone or with metadata) so that
+    its PNG carries FONT_STAMP_KEY; what it draws is unchanged."""
+    if getattr(printer, "stamps_fonts", False):
+        return printer
+
+    @functools.wraps(printer)
+    def png(fig, *args, **kwargs):
+        with recording_text_sizes() as sizes:
+            out = printer(fig, *args, **kwargs)
+        data, meta = out if isinstance(out, tuple) else (out, None)
+        if data is None:  # an empty figure: IPython shows nothing
+            return out
+        raw = base64.b64decode(data) if isinstance(data, str) else data
+        raw = stamp_png(raw, FONT_STAMP_KEY, f"{min(sizes):.2f}" if sizes else "none")
+        data = base64.b64encode(raw).decode("ascii") if isinstance(data, str) else raw
+        return data if meta is None else (data, meta)
+
+    png.stamps_fonts = True
+    return png
+
+
+def stamp_figure_fonts(shell=None) -> bool:
+    """Make the PNG of every figure that the IPython `shell` (default: the running one) shows
+    carry its smallest font size. Returns whether figures are now stamped (False outside IPython
+    or when figures are not shown as PNG)."""
+    import importlib
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    if shell is None:
+        from IPython import get_ipython
+        shell = get_ipython()
+    if shell is None:
+        return False
+    if "inline" in str(matplotlib.rcParams._get("backend")):
+        # Importing the inline backend installs its figure formatter (once); wrap it afterwards.
+        importlib.import_module("matplotlib_inline.backend_inline")
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        printer = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    formatter.for_type(Figure, font_stamping(printer))
+    return True
+
+
+stamp_figure_fonts()  # under IPython (a chapter); does nothing in plain Python
