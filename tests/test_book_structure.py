@@ -1,11 +1,10 @@
-"""The book's wiring: table of contents, launch buttons, setup cells, and honest committed outputs.
+"""The book's wiring: table of contents, self-hosting, and honest committed outputs.
 
-Fast (reads files only), so it runs with the library tests.
+Fast (reads files only), so it runs with the library tests. Launch links and the Colab setup cell:
+tests/test_colab_links.py.
 """
 from __future__ import annotations
 
-import os
-import re
 import sys
 from pathlib import Path
 
@@ -19,10 +18,8 @@ import run_chapters  # noqa: E402
 import setup_cell  # noqa: E402
 
 CONFIG = setup_cell.load_config()
-REPO_URL = CONFIG["repository"]["url"]
 PAGES = run_chapters.toc_files()
 CHAPTERS = run_chapters.chapter_notebooks()
-PLACEHOLDER_LINE = "This chapter is being written."
 
 
 def rel(path: Path) -> str:
@@ -31,11 +28,6 @@ def rel(path: Path) -> str:
 
 def read(path: Path):
     return nbformat.read(path, as_version=4)
-
-
-def is_placeholder(nb) -> bool:
-    return not any(c.cell_type == "code" for c in nb.cells) and any(
-        PLACEHOLDER_LINE in c.source for c in nb.cells if c.cell_type == "markdown")
 
 
 def test_toc_lists_the_chapters():
@@ -57,15 +49,6 @@ def test_toc_page_exists(page):
     assert page.is_file(), f"{rel(page)} is listed in _toc.yml but does not exist"
 
 
-def test_colab_launch_buttons_configured():
-    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
-    repo = CONFIG["repository"]
-    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", repo["url"]), repo["url"]
-    assert repo["branch"] == "main"
-    # "" makes Colab links .../blob/main/book/NN.ipynb; "." would make a broken ./book/... link.
-    assert repo["path_to_book"] == ""
-
-
 def test_book_never_executes_and_is_self_hosted():
     assert CONFIG["execute"]["execute_notebooks"] == "off"
     sphinx = CONFIG["sphinx"]["config"]
@@ -74,63 +57,6 @@ def test_book_never_executes_and_is_self_hosted():
     # Jupyter Book injects every .js under the static paths into every page as soon as a top-level
     # _static/ exists, which breaks require.js for the widgets. Keep static files elsewhere.
     assert not (ROOT / "_static").exists(), "use another html_static_path folder than _static/"
-
-
-def project_files(suffixes=(".md", ".ipynb", ".py", ".yml", ".toml", ".cfg")):
-    """The project's own text files (no hidden folders, venvs, builds or vendored JS)."""
-    for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if not d.startswith((".", "_build", "_vendor", "node_modules"))]
-        yield from (Path(folder) / f for f in files if f.endswith(suffixes))
-
-
-def test_colab_url_lives_only_in_config():
-    elsewhere = [rel(p) for p in project_files()
-                 if p.name != "_config.yml" and p != Path(__file__).resolve()
-                 and "colab.research.google.com" in p.read_text(errors="ignore")]
-    assert not elsewhere, f"the Colab URL belongs in _config.yml only, found in {elsewhere}"
-
-
-def test_setup_cell_installs_from_the_configured_repository():
-    source = setup_cell.setup_cell_source(REPO_URL)
-    assert f'"git+{REPO_URL}"' in source
-    assert 'if "google.colab" in sys.modules:' in source
-    assert "output.enable_custom_widget_manager()" in source
-    compile(source, "<setup cell>", "exec")  # plain Python: no IPython magics
-
-
-def test_setup_cell_is_harmless_outside_colab():
-    namespace: dict = {}
-    exec(setup_cell.setup_cell_source(REPO_URL), namespace)  # must not install or import anything
-    assert "google.colab" not in sys.modules
-
-
-def test_setup_cell_apply(tmp_path):
-    path = tmp_path / "nb.ipynb"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"),
-                                         nbformat.v4.new_code_cell("import torch")])
-    nbformat.write(nb, path)
-    cell = setup_cell.setup_cell_source(REPO_URL)
-    assert setup_cell.apply(path, cell) == "inserted"
-    assert [c.source for c in read(path).cells] == ["# Title", cell, "import torch"]
-    assert setup_cell.apply(path, cell) == "unchanged"
-    assert setup_cell.apply(path, setup_cell.setup_cell_source("https://example.org/x")) == "replaced"
-    assert len(read(path).cells) == 3
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=rel)
-def test_chapter_starts_with_the_setup_cell(chapter):
-    nb = read(chapter)
-    if is_placeholder(nb):
-        pytest.skip(f"{rel(chapter)} is still a placeholder")
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code, f"{rel(chapter)} has no code cell"
-    first = code[0].source
-    urls = re.findall(r"git\+(\S+?)[\"'\s]", first)
-    assert urls == [REPO_URL], (
-        f"{rel(chapter)}: its first code cell must install from git+{REPO_URL} (found {urls})")
-    assert first == setup_cell.setup_cell_source(REPO_URL), (
-        f"{rel(chapter)}: its first code cell is not the setup cell; "
-        f"run: python tools/setup_cell.py --apply {rel(chapter)}")
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=rel)

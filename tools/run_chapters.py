@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from setup_cell import is_setup_cell
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TOC = ROOT / "_toc.yml"
@@ -69,9 +71,16 @@ def chapter_notebooks(toc: Path = TOC) -> list[Path]:
     return [p for p in toc_files(toc) if p.suffix == ".ipynb"]
 
 
-def code_hash(nb) -> str:
-    """sha256 of the notebook's code-cell sources, concatenated in order (see CELL_SEPARATOR)."""
+def code_hash(nb, include_setup_cell: bool = False) -> str:
+    """sha256 of the notebook's code-cell sources, concatenated in order (see CELL_SEPARATOR).
+
+    The setup cell (tools/setup_cell.py) is left out: it names the book's home and library version,
+    which can change without changing what the chapter computes, and tests hold it to its canonical
+    text. ``include_setup_cell=True`` gives the hash as made before 2026-12, which included it.
+    """
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
+    if sources and is_setup_cell(sources[0]) and not include_setup_cell:
+        sources = sources[1:]
     return hashlib.sha256(CELL_SEPARATOR.join(sources).encode("utf-8")).hexdigest()
 
 
@@ -83,6 +92,9 @@ def stale_reason(nb) -> str | None:
     meta = nb.metadata.get("pixelcnn", {})
     if "code_hash" not in meta:
         return "never executed by tools/run_chapters.py (no pixelcnn.code_hash in its metadata)"
+    if meta["code_hash"] == code_hash(nb, include_setup_cell=True) != code_hash(nb):
+        return ("its code hash still includes the setup cell (made before 2026-12); refresh it, "
+                "no re-run needed: python tools/setup_cell.py --apply")
     if meta["code_hash"] != code_hash(nb):
         return (f"code changed since its outputs were made (profile {meta.get('profile')!r}, "
                 f"{meta.get('executed_at')})")
