@@ -71,6 +71,24 @@ def pointwise_conv(in_channels, out_channels, in_groups, out_groups):
     return CausalConv2d(in_channels, out_channels, 1, mask=mask)
 
 
+def mirrored_init(conv, out_groups):
+    """Zero the bias and pair the output channels of each colour group as (w, -w).
+
+    For a layer that feeds a ReLU: one channel of each pair is positive for every input, so
+    no colour group starts dead. (With PyTorch's default init and 3-5 channels per group, the
+    biases can keep a whole group negative for every input; G and B then never learn from
+    the current R.) relu(u) and relu(-u) together keep u whole, as a CReLU does (Shang et al.
+    2016, arXiv 1603.05201). Layers given the same groups get the same pairs, so their sum
+    is paired too.
+    """
+    with torch.no_grad():
+        conv.bias.zero_()
+        for group in out_groups.unique():
+            rows = (out_groups == group).nonzero().flatten()
+            half = len(rows) // 2
+            conv.weight[rows[1:2 * half:2]] = -conv.weight[rows[0:2 * half:2]]
+
+
 def down_shift(x):
     """Move every row one down (zeros enter at the top): row i then holds row i - 1."""
     return F.pad(x, (0, 0, 1, 0))[:, :, :-1, :]

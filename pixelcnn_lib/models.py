@@ -8,7 +8,7 @@ class labels y [B], and return logits [B, color_levels, C, H, W], ready for
 import torch
 import torch.nn as nn
 
-from .layers import GatedBlock, pointwise_conv, masked_conv
+from .layers import GatedBlock, masked_conv, mirrored_init, pointwise_conv
 from .masks import channel_groups, check_kernel_size
 
 
@@ -126,6 +126,8 @@ class GatedPixelCNN(AutoregressiveImageModel):
     `n_classes`, each gated block adds a learned per-class bias inside its gate.
     `dilations` (one per gated block) widens the field without more parameters;
     `gated` and `two_stacks` switch off the gate / the vertical stack for comparisons.
+    The layers feeding the head's ReLUs start from `mirrored_init`, so that no colour group
+    of a narrow RGB model starts dead.
     """
 
     def __init__(self, in_channels=1, color_levels=256, hidden_channels=64, n_layers=15,
@@ -158,6 +160,11 @@ class GatedPixelCNN(AutoregressiveImageModel):
         self.head = nn.Sequential(
             nn.ReLU(), pointwise_conv(skip_channels, head_channels, skip_groups, head_groups),
             nn.ReLU(), pointwise_conv(head_channels, C * color_levels, head_groups, self.logit_groups()))
+        # Start both head ReLUs alive in every colour group: the skip convs (whose sum the
+        # first ReLU sees) and the head's first 1x1 get paired (w, -w) rows and no bias.
+        for block in self.blocks:
+            mirrored_init(block.skip, skip_groups)
+        mirrored_init(self.head[1], head_groups)
 
     def logits_from_float(self, x, y=None):
         v, h, _ = self.causal(x, x)

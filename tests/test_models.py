@@ -69,6 +69,38 @@ def test_colour_channels_read_earlier_channels_of_the_same_pixel(make):
         assert seen[:, 1, 0].all() and seen[:, 0].all(), "all channels of earlier pixels are visible"
 
 
+def current_pixel_dependence(model, x, L):
+    """Max |logit change| of G when the current R changes, of B for R, of B for G (centre pixel)."""
+    model = model.double().eval()
+    i, j = x.shape[2] // 2, x.shape[3] // 2
+    with torch.no_grad():
+        base = model(x)[:, :, :, i, j]
+        gaps = {}
+        for target, source in [(1, 0), (2, 0), (2, 1)]:
+            x2 = x.clone()
+            x2[:, source, i, j] = (x[:, source, i, j] + L // 2) % L
+            gaps[target, source] = (model(x2)[:, :, target, i, j] - base[:, :, target]).abs().max()
+    return gaps
+
+
+@pytest.mark.parametrize("hidden", [8, 9, 12, 16])
+@pytest.mark.parametrize("variant", [dict(), dict(gated=False)], ids=["gated", "relu"])
+def test_every_colour_group_starts_alive_in_narrow_rgb_models(hidden, variant):
+    """At init G must depend on the current R, and B on the current R and G, over a batch.
+
+    With PyTorch's default init, 3-5 channels per colour group and the skip sum dominated by
+    biases, the head's ReLUs of a whole group were dead for every input in about 3 models of
+    10 at these widths (the current R then never reaches G, and training cannot fix it).
+    """
+    L = 256
+    x = torch.randint(0, L, (64, 3, 5, 5), generator=torch.Generator().manual_seed(0))
+    for seed in range(6):
+        torch.manual_seed(seed)
+        gaps = current_pixel_dependence(GatedPixelCNN(3, L, hidden, 5, **variant), x, L)
+        dead = [f"{'RGB'[t]} on the current {'RGB'[s]}" for (t, s), gap in gaps.items() if gap == 0]
+        assert not dead, f"seed {seed}: no dependence of {', '.join(dead)}"
+
+
 def test_gating_keeps_colour_groups_when_width_is_not_a_multiple_of_three():
     """Gate halves pair channel k with k + h: both must lie in the same colour group."""
     for h in (3, 4, 5, 7, 64, 65):
