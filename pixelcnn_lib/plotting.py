@@ -137,9 +137,20 @@ def animation_html(anim, **kwargs):
     `to_jshtml` links Font Awesome 4 from a CDN for its buttons; the book serves every file
     itself (and is read offline), so the link is dropped: the book's theme already ships Font
     Awesome, and in a notebook the buttons still work, with text-less icons at worst.
+    Every PNG frame carries the smallest font size drawn in any frame (FONT_STAMP_KEY), like the
+    book's other figures.
     """
     import re
-    html = anim.to_jshtml(**kwargs)
+    anim.__dict__.pop("_html_representation", None)  # matplotlib caches it: draw the frames again
+    with recording_text_sizes() as sizes:
+        html = anim.to_jshtml(**kwargs)
+    stamp = f"{min(sizes):.2f}" if sizes else "none"
+
+    def stamped(m):  # frames are base64 with backslash-newline line breaks (JavaScript strings)
+        png = stamp_png(base64.b64decode(m.group(1).replace("\\\n", "")), FONT_STAMP_KEY, stamp)
+        return '"data:image/png;base64,' + base64.b64encode(png).decode("ascii") + '"'
+
+    html = re.sub(r'"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)"', stamped, html)
     return re.sub(r'<link\s+rel="stylesheet"\s+href="https?://[^"]*"\s*/?>\s*', "", html)
 
 
