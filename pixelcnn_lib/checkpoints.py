@@ -45,6 +45,7 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, extra=No
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, readable_mode())  # mkstemp makes files private (0600); a checkpoint is not
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
             f.flush()
@@ -57,6 +58,17 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, extra=No
     return path
 
 
+def readable_mode():
+    """The mode a plain open() would give a new file: 0o666 minus the process umask."""
+    try:  # Linux: read the umask without changing it (os.umask would, briefly, for every thread)
+        with open("/proc/self/status") as f:
+            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def load_checkpoint(path) -> dict:
     """Read a checkpoint onto the CPU (GPU runs open on CPU machines), weights-only unpickling."""
     path = Path(path)
@@ -65,7 +77,14 @@ def load_checkpoint(path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        detail = next((line.strip() for line in str(e).splitlines() if "WeightsUnpickler error" in line), None)
+        text = str(e)
+        detail = None
+        if "WeightsUnpickler error:" in text:  # the reason follows, on the same line or the next ones
+            after = text.split("WeightsUnpickler error:", 1)[1].strip().splitlines()
+            detail = f"WeightsUnpickler error: {after[0].strip()}" if after else None
+        if detail and "Unsupported operand" in detail:  # not a pickle at all: text, an image, noise
+            raise CheckpointError(f"{path} is not a PyTorch checkpoint (not even a pickle); pass the "
+                                  "checkpoint.pt that a training run wrote.") from e
         if detail:  # a complete pickle holding objects that weights-only loading refuses
             raise CheckpointError(f"checkpoint {path} holds Python objects that safe (weights-only) loading "
                                   f"refuses ({detail}); it was not written by save_checkpoint.") from e
@@ -86,16 +105,21 @@ def load_model(path, device=None, ema=True):
     """Rebuild the model a checkpoint was saved from, with its weights, in eval mode.
 
     ema=True (default) loads the weight average when the checkpoint holds one, else the raw
-    weights; ema=False always loads the raw weights. `model.checkpoint_weights` says which was loaded.
+    weights; ema=False always loads the raw weights. `model.checkpoint_weights` says which.
     """
-    state = load_checkpoint(path)
+    model = model_from_state(load_checkpoint(path), ema)
+    return model.to(device if device is not None else pick_device()).eval()
+
+
+def model_from_state(state, ema=True):
+    """The model of a loaded checkpoint (see load_model), on the CPU."""
     model = build_model(state["model_class"], state["model_config"])
     model.load_state_dict(state["model_state"])
     model.checkpoint_weights = "raw"
     if ema and state.get("ema_state"):
         model.load_state_dict(state["ema_state"]["shadow"])
         model.checkpoint_weights = "ema"
-    return model.to(device if device is not None else pick_device()).eval()
+    return model
 
 
 def check_same_model(state, model, path):

@@ -178,7 +178,7 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                 if order is None or pos.epoch_step == 0:
                     g = torch.Generator().manual_seed(seed * 1_000_003 + pos.epoch)
                     order = torch.randperm(n, generator=g).to(device)
-                    bar.set_description(f"epoch {pos.epoch + 1}/{epochs}")
+                    bar.set_description(f"epoch {pos.epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}")
                 start = pos.epoch_step * batch_size
                 batch = order[start:start + batch_size]
                 idx = distributed.shard(batch, rank, world_size)
@@ -246,12 +246,15 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     over = max_minutes is not None and time.perf_counter() - session_t0 > 60 * max_minutes
                     interrupted, over = distributed.any_process([bool(requested), over and main], device)
                     stop = "interrupted" if interrupted else "time budget" if over else None
-                checkpoint_due = epoch_done or (checkpoint_every and step % checkpoint_every == 0)
-                if checkpoint is not None and main and (checkpoint_due or stop):
+                saving = checkpoint is not None and main and bool(
+                    epoch_done or stop or (checkpoint_every and step % checkpoint_every == 0))
+                if saving:
                     pos.window_nats, pos.epoch_nats = window_nats.item(), epoch_nats.item()
-                    history.stopped = stop or ""
+                    if not is_record:
+                        pos.window_train_s += time.perf_counter() - wall0
+                    history.steps, history.stopped = step, stop or ""
                     save()
-                if is_record or checkpoint_due:
+                if is_record or saving:
                     wall0 = time.perf_counter()  # validation and saving are not training time
                 if stop:
                     break

@@ -1,0 +1,301 @@
+"""What `pixelcnn train|sample|evaluate` do (the options are defined in cli.py).
+
+Every check that can fail on bad input runs before the first file is written.
+"""
+import inspect
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from . import distributed
+from .checkpoints import (CheckpointError, check_same_model, load_checkpoint, model_from_state,
+                          readable_mode)
+from .cli import DATASETS, INTERRUPTED, RESUMABLE_CHANGES, TRAIN_DEFAULTS, UsageError
+from .data import load_dataset, subset
+from .devices import pick_device
+from .history import describe_run, plot_history
+
+
+# ----------------------------------------------------------------------------- train
+
+def train(args):
+    from .models import GatedPixelCNN, count_parameters
+    from .training import TrainingInterrupted, train as train_model
+    out = Path(args.out)
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists() and not args.resume:
+        raise UsageError(f"{out} already holds a run ({checkpoint.name}); add --resume to continue it, "
+                         "or choose another --out.")
+    _check_writable(out)
+    s = _train_settings(args, out)
+    for flag in ("kernel_size", "causal_kernel_size"):
+        if s[flag] < 1 or s[flag] % 2 == 0:
+            raise UsageError(f"--{flag.replace('_', '-')} must be odd (got {s[flag]}): a causal kernel is "
+                             "centred on the pixel it predicts; use 3, 5 or 7.")
+    device = distributed.setup(args.device and _device(args.device)) if distributed.launched_by_torchrun() \
+        else _device(args.device)
+    rank, world_size = distributed.world()
+    try:
+        name = DATASETS[s["dataset"]][0]
+        train_data = _load(name, "train", s["levels"], s["binarization"], args)
+        val_data = _load(name, "val", s["levels"], s["binarization"], args)
+        if s["val_images"]:
+            val_data = subset(val_data, s["val_images"])
+        torch.manual_seed(s["seed"])
+        model = GatedPixelCNN(
+            train_data.shape[0], s["levels"], s["hidden_channels"], s["layers"],
+            n_classes=10 if s["classes"] else None, kernel_size=s["kernel_size"],
+            causal_kernel_size=s["causal_kernel_size"], skip_channels=s["skip_channels"],
+            head_channels=s["head_channels"], dilations=s["dilations"])
+        records = []
+        if checkpoint.exists():
+            records = _check_resumable(checkpoint, model, s, len(train_data))
+        main = rank == 0
+        if main:  # every check passed: now, and only now, write
+            out.mkdir(parents=True, exist_ok=True)
+            _write_atomic(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
+            _write_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+            print(f"training a GatedPixelCNN ({count_parameters(model):,} parameters) on {s['dataset']} "
+                  f"({len(train_data):,} images, batch {s['batch_size']}, {world_size} process(es)); "
+                  f"writing to {out}", file=sys.stderr)
+
+        def log(record):
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+        status = 0
+        try:
+            history = train_model(
+                model, train_data, val_data, epochs=s["epochs"], max_steps=s["max_steps"],
+                batch_size=s["batch_size"], lr=s["lr"], weight_decay=s["weight_decay"],
+                clip_grad=s["max_grad_norm"], warmup_steps=s["warmup_steps"], device=device,
+                checkpoint=checkpoint, resume=True, progress=main and not args.quiet, seed=s["seed"],
+                log_every=args.log_every, eval_every=args.eval_every, ema=s["ema"] or None,
+                checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes, amp=args.amp,
+                compile=args.compile, on_log=log)
+        except TrainingInterrupted as e:
+            history, status = e.history, INTERRUPTED
+    finally:
+        distributed.cleanup()
+    if main:
+        fig = plot_history(history, title=f"{s['dataset']}: {history.model}")
+        _write_atomic(out / "loss.png", fig)
+        print(describe_run(history))
+        if status == INTERRUPTED or history.stopped:
+            why = "interrupted" if status == INTERRUPTED else "stopped at the --max-minutes budget"
+            print(f"{why} after step {history.steps:,}; {checkpoint} saved. Continue with: "
+                  f"pixelcnn train --out {out} --resume", file=sys.stderr)
+    return status
+
+
+def _train_settings(args, out):
+    """The run's settings: defaults < the run's saved config.json (with --resume) < typed options."""
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k, None) is not None}
+    saved = {}
+    config = out / "config.json"
+    if args.resume and config.exists():
+        saved = json.loads(config.read_text())["settings"]
+        clash = [k for k, v in given.items() if k in saved and saved[k] != v and k not in RESUMABLE_CHANGES]
+        if clash:
+            was = ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in clash)
+            raise UsageError(f"--resume continues {out} as configured ({was}); drop the differing "
+                             "options, or choose another --out to start a new run.")
+    s = {**TRAIN_DEFAULTS, **saved, **given}
+    _, default_levels, default_binarization = DATASETS[s["dataset"]]
+    s["levels"] = s["levels"] or default_levels
+    if s["dataset"] == "binarized-mnist" and s["levels"] != 2:
+        raise UsageError(f"binarized-mnist has 2 levels, not {s['levels']}; drop --levels or use --dataset mnist.")
+    if s["levels"] != 2 and s["binarization"]:
+        raise UsageError("--binarization only applies to 2 levels: add --levels 2 or drop --binarization.")
+    if s["levels"] == 2:
+        s["binarization"] = s["binarization"] or default_binarization or "threshold"
+    return s
+
+
+def _check_resumable(checkpoint, model, s, n_train):
+    """Refuse (exit 2, nothing written) a checkpoint that this command cannot continue exactly."""
+    state = load_checkpoint(checkpoint)
+    try:
+        check_same_model(state, model, checkpoint)
+    except CheckpointError:
+        raise UsageError(f"{checkpoint} holds a {state['model_class']} built with {state['model_config']}, "
+                         "not the model these options build; resume with the options it was trained "
+                         "with, or choose another --out.") from None
+    saved = state.get("train_config") or {}
+    for key, now in (("batch_size", s["batch_size"]), ("seed", s["seed"]), ("n_train", n_train)):
+        if key in saved and saved[key] != now:
+            flag = {"n_train": "--dataset/--data-root"}.get(key, "--" + key.replace("_", "-"))
+            raise UsageError(f"{checkpoint} was trained with {key}={saved[key]}, not {now}; resume with "
+                             f"the same {flag}, or choose another --out.")
+    return (state.get("history") or {}).get("records", [])
+
+
+# ----------------------------------------------------------------------------- sample
+
+def sample(args):
+    from .sampling import sample as draw_samples
+    state = load_checkpoint(args.checkpoint)
+    model = model_from_state(state, ema=not args.raw_weights)
+    shape = args.shape or (state.get("data") or {}).get("shape")
+    if not shape or len(shape) != 3:
+        raise UsageError("this checkpoint does not record its image shape: pass --shape C,H,W, e.g. 1,28,28.")
+    labels, nrow = _sample_labels(args, model)
+    n = len(labels) if labels is not None else (args.n or 16)
+    if n < 1:
+        raise UsageError(f"-n must be at least 1, got {n}.")
+    if args.temperature <= 0:
+        raise UsageError(f"--temperature must be > 0, got {args.temperature}; 1.0 samples the model as trained.")
+    png = Path(args.out)
+    if png.suffix.lower() != ".png":
+        raise UsageError(f"--out {png} must end in .png (the levels go to {png.with_suffix('.npy').name}).")
+    _check_writable(png.parent)
+    device = _device(args.device)
+    model.to(device).eval()
+    x = draw_samples(model, n, tuple(shape), labels.to(device) if labels is not None else None,
+                     temperature=args.temperature, generator=args.seed, method=args.method, progress=True)
+    from torchvision.utils import make_grid
+    import numpy as np
+    grid = make_grid(x.float().cpu() / (model.color_levels - 1), nrow=nrow or math.ceil(math.sqrt(n)),
+                     padding=2, pad_value=0.5)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(png, grid)
+    _write_atomic(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
+    print(f"wrote {png} and {png.with_suffix('.npy')}: {n} images {list(shape)}, {model.checkpoint_weights} "
+          f"weights, temperature {args.temperature:g}, seed {args.seed}, {args.method} sampler")
+    return 0
+
+
+def _sample_labels(args, model):
+    """(labels [n] or None, images per grid row or None) from --labels / --per-class / -n."""
+    if args.labels and args.per_class:
+        raise UsageError("pass --labels or --per-class, not both.")
+    k = model.n_classes
+    if k is None:
+        if args.labels or args.per_class:
+            raise UsageError("this model is unconditional: drop --labels/--per-class.")
+        return None, None
+    if args.labels:
+        bad = [v for v in args.labels if not 0 <= v < k]
+        if bad:
+            raise UsageError(f"labels must lie in 0..{k - 1}, got {bad}.")
+        return torch.tensor(args.labels), None
+    if args.per_class:
+        return torch.arange(k).repeat_interleave(args.per_class), args.per_class
+    return torch.arange(args.n or 16) % k, None
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+def evaluate(args):
+    from .evaluation import evaluate as score
+    state = load_checkpoint(args.checkpoint)
+    model = model_from_state(state, ema=not args.raw_weights)
+    info = state.get("data") or {}
+    dataset = args.dataset or _cli_dataset(info)
+    if dataset is None:
+        raise UsageError("this checkpoint does not record its dataset: pass --dataset.")
+    name, _, default_binarization = DATASETS[dataset]
+    levels = model.color_levels
+    if dataset == "binarized-mnist" and levels != 2:
+        raise UsageError(f"the checkpoint models {levels} levels but binarized-mnist has 2; "
+                         "evaluate it with --dataset mnist.")
+    binarization = None
+    if levels == 2:
+        same = name == info.get("name") and info.get("binarization")
+        binarization = info["binarization"] if same else default_binarization or "threshold"
+    data = _load(name, args.split, levels, binarization, args)
+    if data.shape[0] != model.in_channels:
+        raise UsageError(f"the checkpoint's model reads {model.in_channels}-channel images but {dataset} has "
+                         f"{data.shape[0]}; evaluate it on the dataset it was trained on "
+                         f"({info.get('name') or 'see its config.json'}).")
+    if args.limit:
+        data = subset(data, args.limit)
+    device = _device(args.device)
+    metrics = score(model.to(device), data, args.batch_size, device)
+    print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split,
+                      "levels": levels, "binarization": binarization, "weights": model.checkpoint_weights,
+                      **metrics, "device": str(device)}))
+    return 0
+
+
+def _cli_dataset(info):
+    """The CLI name of the dataset a checkpoint was trained on, from its recorded data info."""
+    name = info.get("name")
+    if name == "mnist" and info.get("levels") == 2 and info.get("binarization") == "stochastic":
+        return "binarized-mnist"
+    return {"mnist": "mnist", "fashion_mnist": "fashion-mnist", "cifar10": "cifar10"}.get(name)
+
+
+# ----------------------------------------------------------------------------- shared
+
+def _load(name, split, levels, binarization, args):
+    kwargs = dict(levels=levels, root=args.data_root, download=not args.no_download)
+    if binarization is not None:
+        if "binarization" in inspect.signature(load_dataset).parameters:
+            kwargs["binarization"] = binarization
+        elif binarization != "threshold":
+            raise UsageError("this pixelcnn_lib has no stochastic binarization yet: pass --binarization "
+                             "threshold (byte >= 128).")
+    data = load_dataset(name, split, **kwargs)
+    if binarization is not None and getattr(data, "binarization", None) is None:
+        data.binarization = binarization  # recorded in checkpoints, so evaluate reloads the same data
+    return data
+
+
+def _device(text):
+    if text is None:
+        return pick_device()
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise UsageError(f"--device {text!r} is not a device: use cpu, cuda, cuda:1 or mps.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but PyTorch sees no CUDA GPU here: use --device cpu.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("--device mps, but Apple MPS is not available here: use --device cpu.")
+    return device
+
+
+def _check_writable(directory):
+    """Refuse an output directory that cannot be created or written, before writing anything."""
+    directory = Path(directory)
+    probe = directory
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"cannot write to {directory}: {probe} is a file, not a directory; "
+                         "choose another output path.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write to {directory}: {probe} is not writable; choose a directory "
+                         "you can write to.")
+
+
+def _write_atomic(path, content):
+    """Write text, a matplotlib figure, an image tensor or an array to `path` via a temp file + rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        os.chmod(tmp, readable_mode())
+        if isinstance(content, str):
+            Path(tmp).write_text(content)
+        elif hasattr(content, "savefig"):
+            import matplotlib.pyplot as plt
+            content.savefig(tmp, format="png")
+            plt.close(content)
+        elif isinstance(content, torch.Tensor):
+            from torchvision.utils import save_image
+            save_image(content, tmp, format="png")
+        else:
+            import numpy as np
+            with open(tmp, "wb") as f:
+                np.save(f, content)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
