@@ -110,7 +110,7 @@ log p(x) in nats for each image, by the chain rule.
         """\
 def my_log_prob(logits, x):
     log_p = torch.log_softmax(logits, dim=1)      # log p(level | past), every sub-pixel
-    observed = log_p.gather(1, x[:, None])[:, 0]  # the level that occurred: [B, C, H, W]
+    observed = log_p.gather(1, x[:, None])[:, 0]  # the observed level: [B, C, H, W]
     return observed.sum(dim=(1, 2, 3))            # chain rule: the logs add up"""),
     Exercise(
         "my_bits_per_dim", "bits per dimension of a test set",
@@ -291,9 +291,10 @@ def my_gate(x):
     Exercise(
         "my_gated_block", "a gated block's forward pass",
         "Now a whole gated block (type B, no labels) from its parts: the convolutions\n"
-        "`block.v_conv`, `block.h_conv`, `block.v_to_h`, `block.h_out` and `block.skip` (each with\n"
-        "its padding and mask built in), `down_shift`, and your gate. Follow the steps listed in\n"
-        "this chapter and return the new vertical state, the new horizontal state and the skip.",
+        "`block.v_conv`, `block.h_conv`, `block.v_to_h`, `block.h_out` and `block.skip`\n"
+        "(each with its padding and mask built in), `down_shift`, and your gate. Follow the\n"
+        "steps listed in this chapter and return the new vertical state, the new horizontal\n"
+        "state and the skip.",
         stub("import torch\nfrom pixelcnn_lib.layers import down_shift",
              "def my_gated_block(block, v, h):", """\
 (v, h, skip) of a type-B GatedBlock without labels, from its convolutions.
@@ -312,12 +313,12 @@ def my_gated_block(block, v, h):
 CH6 = [
     Exercise(
         "my_forward", "the whole model's forward pass",
-        "The whole model from its parts: scale the integer image to $[-1, 1]$ (`model.scale`), run\n"
-        "the causal block (`model.causal(x, x)` returns v, h and no skip), run every gated block\n"
-        "in `model.blocks` (each takes v, h and the labels y and returns v, h and a skip), send\n"
-        "the *sum* of the skips through `model.head`, and put its output into the logits layout\n"
-        "`[B, L, C, H, W]`. The head's $C \\cdot L$ channels come colour by colour: the $L$ levels\n"
-        "of the first channel, then those of the second, and so on.",
+        "The whole model from its parts: scale the integer image to $[-1, 1]$\n"
+        "(`model.scale`), run the causal block (`model.causal(x, x)` returns v, h and no skip),\n"
+        "run every gated block in `model.blocks` (each takes v, h and the labels y and returns\n"
+        "v, h and a skip), send the *sum* of the skips through `model.head`, and put its output\n"
+        "into the logits layout `[B, L, C, H, W]`. The head's $C \\cdot L$ channels come colour\n"
+        "by colour: the $L$ levels of the first channel, then those of the second, and so on.",
         stub("import torch", "def my_forward(model, x, y=None):", """\
 Logits [B, L, C, H, W] of a GatedPixelCNN, computed from its parts.
 
@@ -358,11 +359,12 @@ CH7 = [
     Exercise(
         "my_row_cache", "the row cache",
         "The cached sampler splits a layer's pre-activation at $(i, j)$ into a part that is fixed\n"
-        "once row $i$ starts and a part that changes pixel by pixel. Take the smallest model, one\n"
-        "masked $k\\times k$ convolution of type A on a greyscale image (`conv.masked_weight()` is\n"
-        "its kernel `[out, 1, k, k]`, `conv.bias` its bias, $r = k // 2$). Write the row part for\n"
-        "a whole row at once: the kernel's rows above the centre applied to image rows\n"
-        "$i - r, \\dots, i - 1$ (zeros above the image), plus the bias.",
+        "once row $i$ starts and a part that changes pixel by pixel. Take the smallest model,\n"
+        "one masked $k\\times k$ convolution of type A on a greyscale image\n"
+        "(`conv.masked_weight()` is its kernel `[out, 1, k, k]`, `conv.bias` its bias,\n"
+        "$r = k // 2$). Write the row part for a whole row at once: the kernel's rows above the\n"
+        "centre applied to image rows $i - r, \\dots, i - 1$ (zeros above the image), plus\n"
+        "the bias.",
         stub("import torch\nimport torch.nn.functional as F", "def my_row_cache(conv, x, i):",
              """\
 [B, out, W]: for every column j, the part of conv's output at (i, j) that
@@ -414,7 +416,8 @@ def chapter_cells(number: int) -> list:
     cells = [md(HEADING, metadata=meta(), id=f"build-{number:02d}-heading")]
     for k, ex in enumerate(CHAPTERS[number], start=1):
         key = f"build-{number:02d}-{ex.piece.replace('_', '-')}"
-        cells += [md(f"### Exercise {k}: {ex.title}\n\n{ex.prose}", metadata=meta(), id=f"{key}-text"),
+        text = f"### Exercise {k}: {ex.title}\n\n{ex.prose}"
+        cells += [md(text, metadata=meta(), id=f"{key}-text"),
                   code(ex.stub, metadata=meta(), id=f"{key}-stub"),
                   code(ex.check_source(), metadata=meta("remove-input"), id=f"{key}-check"),
                   md(ex.solution_markdown(), metadata=meta(), id=f"{key}-solution")]
@@ -500,7 +503,8 @@ def select(names: list[str]) -> list[int]:
     for name in names:
         digits = Path(name).name[:2].rstrip("_")
         if not digits.isdigit() or int(digits) not in CHAPTERS:
-            raise SystemExit(f"unknown chapter {name!r}; chapters with exercises: {sorted(CHAPTERS)}")
+            raise SystemExit(f"unknown chapter {name!r}; chapters with exercises: "
+                             f"{sorted(CHAPTERS)}")
         numbers.append(int(digits))
     return numbers
 

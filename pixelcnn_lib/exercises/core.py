@@ -113,7 +113,7 @@ def compare_tuple(names, compare=compare_close):
         for name, g, e in zip(names, got, expected):
             if e is None or g is None:
                 if (e is None) != (g is None):
-                    return f"your `{name}` is {'None' if g is None else 'a tensor'}, expected otherwise"
+                    return f"your `{name}` is {'None' if g is None else 'a tensor'}, not the other"
                 continue
             problem = compare(g, e, f"your `{name}`")
             if problem == "differs":
@@ -136,12 +136,14 @@ def judge(fn, name, cases, compare, mistakes=(), explain=None, passed=""):
     if fn is None:
         return missing(name)
     if not callable(fn):
-        return Verdict("failed", f"`{name}` should be a function, got {type(fn).__name__}.")
+        return Verdict("failed", f"`{name}` is a {type(fn).__name__}, not a function: "
+                                 f"define it with `def {name}(...)` above.")
     try:
         with torch.no_grad():
             built = list(cases())
     except Exception as err:  # a bug in the check itself: say so rather than blame the reader
-        return Verdict("failed", f"the check could not build its cases ({type(err).__name__}: {err}).")
+        return Verdict("failed", f"the check could not build its cases ({type(err).__name__}: "
+                                 f"{err}).")
     for case in built:
         args = copy.deepcopy(case.args)  # the reader may edit its inputs in place
         try:

@@ -185,7 +185,8 @@ def check_forward(fn):
 
 
 def conditional_cases():
-    specs = [("2 images, 2 classes, 1 gate pair", 2, 2, 1), ("4 images, 10 classes, 3 pairs", 4, 10, 3),
+    specs = [("2 images, 2 classes, 1 gate pair", 2, 2, 1),
+             ("4 images, 10 classes, 3 pairs", 4, 10, 3),
              ("one image", 1, 3, 2), ("the same label twice", 2, 5, 2)]
     for n, (name, b, classes, pairs) in enumerate(specs):
         with seeded(80 + n):
