@@ -5,6 +5,11 @@ levels in [0, levels), labels [N] int64. The validation split is the LAST `val_s
 the official training set (MNIST/FashionMNIST/CIFAR-10 ship their training sets shuffled, so the
 tail is a fair sample); "train" is everything before it and never overlaps it; "test" is the
 official 10,000-image test set.
+
+Two binarizations give levels=2 (`ImageData.binarization` says which one a dataset holds):
+"threshold" (byte >= 128, deterministic, the default) and "stochastic" (each pixel drawn once as
+Bernoulli(byte / 255) with a fixed seed, the fixed binarized MNIST behind published results such
+as PixelCNN's 81.30 nats). Numbers on one are not numbers on the other.
 """
 import functools
 import os
@@ -17,6 +22,13 @@ import torch
 DATASETS = ("mnist", "fashion_mnist", "cifar10")
 SPLITS = ("train", "val", "test")
 ENV_ROOT = "PIXELCNN_DATA"
+BINARIZATIONS = {
+    "threshold": "threshold binarization (pixel = 1 where byte >= 128)",
+    "stochastic": "stochastic binarization (pixel = 1 with probability byte / 255, drawn once, fixed seed)",
+}
+# One fixed seed per official file: train and val are cut from one draw over the official training
+# file (consistent for any val_size), the test file gets a draw of its own.
+STOCHASTIC_SEEDS = {"train": 0, "test": 1}
 
 # Files torchvision reads, relative to root: what a user must provide when downloads fail.
 _MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -41,6 +53,7 @@ class ImageData:
     levels: int
     name: str
     split: str
+    binarization: str = None  # for levels=2: "threshold" or "stochastic" (see BINARIZATIONS)
 
     def __len__(self):
         return self.images.shape[0]
@@ -51,8 +64,9 @@ class ImageData:
         return tuple(self.images.shape[1:])
 
     def __repr__(self):
+        binarized = f", binarization={self.binarization!r}" if self.binarization else ""
         return (f"ImageData({self.name!r}, split={self.split!r}, n={len(self)}, "
-                f"shape={list(self.shape)}, levels={self.levels})")
+                f"shape={list(self.shape)}, levels={self.levels}{binarized})")
 
 
 def quantize(images, levels: int) -> torch.Tensor:
@@ -63,8 +77,8 @@ def quantize(images, levels: int) -> torch.Tensor:
     to {0, levels - 1}. levels=256 is the identity on bytes. levels=2 is a deterministic
     threshold: byte >= 128 (intensity >= 0.5) becomes 1. That differs from the FIXED
     STOCHASTIC binarization of Larochelle & Murray (each pixel drawn once as Bernoulli(intensity))
-    behind the published 81.30 nats on binarized MNIST, so numbers are not directly comparable.
-    Returns uint8 (same shape).
+    behind the published 81.30 nats on binarized MNIST: see `binarize_stochastic` and
+    `load_dataset(..., levels=2, binarization="stochastic")`. Returns uint8 (same shape).
     """
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or not 2 <= levels <= 256:
         raise ValueError(f"levels must be an integer in 2..256, got {levels!r}.")
@@ -82,6 +96,26 @@ def quantize(images, levels: int) -> torch.Tensor:
                 "Divide bytes by 255 first (or pass the uint8 tensor directly).")
         return torch.floor(images * levels).clamp_(max=levels - 1).to(torch.uint8)
     raise TypeError(f"images must be uint8 bytes in [0, 255] or floats in [0, 1], got dtype {images.dtype}.")
+
+
+def binarize_stochastic(images: torch.Tensor, seed: int) -> torch.Tensor:
+    """uint8 bytes -> 0/1, each pixel 1 with probability byte / 255 exactly, drawn from `seed`.
+
+    A uniform integer u in 0..254 is below byte b in exactly b of 255 cases, so bytes 0 and 255
+    stay 0 and 1. The same seed gives the same draw, so the dataset is fixed.
+    """
+    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
+        raise TypeError("binarize_stochastic needs uint8 bytes in [0, 255] (the raw dataset images).")
+    u = torch.randint(0, 255, images.shape, generator=torch.Generator().manual_seed(seed),
+                      dtype=torch.uint8)
+    return (u < images).to(torch.uint8)
+
+
+@functools.lru_cache(maxsize=4)
+def _stochastic_split(name, root, train):
+    """One official file binarized stochastically with its fixed seed (cached: it is a big draw)."""
+    images, _ = _read_split(name, root, train)
+    return binarize_stochastic(images, STOCHASTIC_SEEDS["train" if train else "test"])
 
 
 def default_root() -> Path:
@@ -129,12 +163,15 @@ def _torchvision_split(name, root, train, download):
 
 
 def load_dataset(name: str, split: str = "train", levels: int = 256, root=None,
-                 download: bool = True, val_size: int = 5000) -> ImageData:
+                 download: bool = True, val_size: int = 5000, *,
+                 binarization: str = "threshold") -> ImageData:
     """Load MNIST / FashionMNIST / CIFAR-10 quantised to `levels` (see `quantize`).
 
     split: "train" = official training set minus its last `val_size` images, "val" = those last
     `val_size` images, "test" = official test set (10,000). root: explicit path, else env
     PIXELCNN_DATA, else ~/.cache/pixelcnn_lib. With download=False nothing is ever written.
+    binarization (levels=2 only): "threshold" (byte >= 128, the default) or "stochastic" (each
+    pixel drawn once as Bernoulli(byte / 255), one fixed seed per official file).
     """
     key = name.lower().replace("-", "_")
     key = {"fashionmnist": "fashion_mnist", "cifar_10": "cifar10"}.get(key, key)
@@ -142,21 +179,32 @@ def load_dataset(name: str, split: str = "train", levels: int = 256, root=None,
         raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}.")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
+    if binarization not in BINARIZATIONS:
+        raise ValueError(f"binarization must be one of {tuple(BINARIZATIONS)}, got {binarization!r}.")
+    if binarization == "stochastic" and (isinstance(levels, bool) or levels != 2):
+        raise ValueError(f"binarization='stochastic' makes 0/1 pixels: pass levels=2 (got levels={levels!r}), "
+                         f"or drop binarization to quantise to {levels!r} levels.")
     root = Path(root).expanduser() if root is not None else default_root()
     images, labels = _torchvision_split(key, root, train=split != "test", download=download)
+    stochastic = binarization == "stochastic"
+    if stochastic:
+        images = _stochastic_split(key, str(root), split != "test")
     if split != "test":
         if not 0 < val_size < len(images):
             raise ValueError(f"val_size must be in 1..{len(images) - 1}, got {val_size}.")
         cut = len(images) - val_size
         images, labels = (images[:cut], labels[:cut]) if split == "train" else (images[cut:], labels[cut:])
-    return ImageData(quantize(images, levels), labels.clone(), levels, key, split)
+    images = images.clone() if stochastic else quantize(images, levels)
+    return ImageData(images, labels.clone(), levels, key, split,
+                     binarization if levels == 2 else None)
 
 
 def subset(data: ImageData, k: int) -> ImageData:
     """The first k images (deterministic), for quick runs and tests."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}.")
-    return ImageData(data.images[:k], data.labels[:k], data.levels, data.name, data.split)
+    return ImageData(data.images[:k], data.labels[:k], data.levels, data.name, data.split,
+                     data.binarization)
 
 
 def photo_patches(size: int = 8, levels: int = 256, n: int = None, stride: int = None,
@@ -188,4 +236,5 @@ def photo_patches(size: int = 8, levels: int = 256, n: int = None, stride: int =
                              f"{split!r}; ask for fewer or pass a smaller stride.")
         index = index[:n]
     images = quantize(patches[index].contiguous(), levels)
-    return ImageData(images, torch.zeros(len(images), dtype=torch.long), levels, "photo_patches", split)
+    return ImageData(images, torch.zeros(len(images), dtype=torch.long), levels, "photo_patches", split,
+                     "threshold" if levels == 2 else None)

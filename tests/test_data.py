@@ -6,8 +6,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from pixelcnn_lib.data import (DatasetNotFoundError, ImageData, default_root, load_dataset,
-                               photo_patches, quantize, subset)
+import pixelcnn_lib.data as data_module
+from pixelcnn_lib.data import (BINARIZATIONS, STOCHASTIC_SEEDS, DatasetNotFoundError, ImageData,
+                               binarize_stochastic, default_root, load_dataset, photo_patches,
+                               quantize, subset)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,96 @@ def test_bad_names_raise():
         load_dataset("imagenet", download=False)
     with pytest.raises(ValueError, match="split"):
         load_dataset("mnist", "validation", download=False)
+
+
+# ----------------------------------------------------------------------------- stochastic binarization
+
+def write_idx(path, data):
+    """An MNIST-format (idx) file: magic, dimensions (big-endian int32), then the bytes."""
+    data = np.asarray(data, dtype=np.uint8)
+    header = np.array([0x800 + data.ndim, *data.shape], dtype=">i4").tobytes()
+    path.write_bytes(header + data.tobytes())
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    """A tiny MNIST on disk: 120 training and 40 test images of 16x16 pixels, every byte 0..255
+    once per image (the same pattern in both files), read by torchvision like the real one."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    pattern = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    for prefix, n in (("train", 120), ("t10k", 40)):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", np.broadcast_to(pattern, (n, 16, 16)))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    return tmp_path  # the loaders' caches are keyed by root: a fresh tmp_path is never cached
+
+
+def stochastic(root, split, **kw):
+    return load_dataset("mnist", split, levels=2, root=root, download=False, binarization="stochastic", **kw)
+
+
+def test_stochastic_binarization_is_fixed_bernoulli_of_the_intensity(fake_mnist):
+    train = stochastic(fake_mnist, "train", val_size=20)
+    data_module._stochastic_split.cache_clear()  # the same images again come from the seed, not a cache
+    assert torch.equal(stochastic(fake_mnist, "train", val_size=20).images, train.images)
+    bits = train.images[:, 0].double()                      # [100, 16, 16], byte b sits at b's position
+    assert set(bits.unique().tolist()) == {0, 1}
+    intensity = torch.arange(256, dtype=torch.float64).reshape(16, 16) / 255
+    assert (bits[:, 0, 0] == 0).all() and (bits[:, 15, 15] == 1).all()  # bytes 0 and 255
+    per_band = (bits.mean(0) - intensity).flatten().view(8, 32).mean(1)  # 3,200 draws per band
+    assert per_band.abs().max() < 0.03, per_band
+    threshold = load_dataset("mnist", "train", levels=2, root=fake_mnist, download=False, val_size=20)
+    assert 0.2 < (train.images != threshold.images).double().mean() < 0.3  # 1/4 expected
+
+
+def test_stochastic_splits_one_draw_per_official_file(fake_mnist):
+    train, val = stochastic(fake_mnist, "train", val_size=20), stochastic(fake_mnist, "val", val_size=20)
+    whole = torch.cat([train.images, val.images])
+    other_cut = torch.cat([stochastic(fake_mnist, "train", val_size=50).images,
+                           stochastic(fake_mnist, "val", val_size=50).images])
+    assert torch.equal(whole, other_cut)  # train and val stay consistent for any val_size
+    raw = torch.from_numpy(np.broadcast_to(np.arange(256, dtype=np.uint8).reshape(1, 16, 16),
+                                           (120, 1, 16, 16)).copy())
+    assert torch.equal(whole, binarize_stochastic(raw, STOCHASTIC_SEEDS["train"]))
+    test = stochastic(fake_mnist, "test")
+    assert len(test) == 40 and not torch.equal(test.images, whole[:40])  # same bytes, its own seed
+    assert torch.equal(test.images, binarize_stochastic(raw[:40], STOCHASTIC_SEEDS["test"]))
+
+
+def test_image_data_says_which_binarization_it_holds(fake_mnist):
+    train = stochastic(fake_mnist, "train", val_size=20)
+    assert train.binarization == "stochastic" and "binarization='stochastic'" in repr(train)
+    assert subset(train, 3).binarization == "stochastic"
+    default = load_dataset("mnist", "test", levels=2, root=fake_mnist, download=False)
+    assert default.binarization == "threshold" and "threshold" in repr(default)
+    assert load_dataset("mnist", "test", levels=4, root=fake_mnist, download=False).binarization is None
+    assert set(BINARIZATIONS) == {"threshold", "stochastic"}
+
+
+def test_binarization_arguments_are_checked(fake_mnist):
+    for levels in (4, 256):
+        with pytest.raises(ValueError, match="pass levels=2"):
+            load_dataset("mnist", "test", levels=levels, root=fake_mnist, binarization="stochastic")
+    with pytest.raises(ValueError, match="binarization must be one of"):
+        load_dataset("mnist", "test", levels=2, root=fake_mnist, binarization="dynamic")
+    with pytest.raises(TypeError, match="uint8"):
+        binarize_stochastic(torch.rand(2, 2), 0)
+
+
+def test_real_mnist_stochastic_binarization(mnist_root, mnist_raw, mnist_binary):
+    test = stochastic(mnist_root, "test")
+    data_module._stochastic_split.cache_clear()
+    assert torch.equal(stochastic(mnist_root, "test").images, test.images)  # fixed across calls
+    intensity = mnist_raw[False].data.double() / 255
+    bits = test.images[:, 0].double()
+    assert abs(bits.mean() - intensity.mean()) < 2e-3
+    grey = (intensity > 0.2) & (intensity < 0.8)  # where a draw can go either way
+    assert abs(bits[grey].mean() - intensity[grey].mean()) < 0.01
+    differ = (test.images != mnist_binary["test"].images).double().mean()
+    assert 0.01 < differ < 0.1, differ  # not the threshold, but the same digits
+    assert test.binarization == "stochastic" and mnist_binary["test"].binarization == "threshold"
+    drawn = binarize_stochastic(mnist_raw[True].data[:, None], STOCHASTIC_SEEDS["train"])
+    assert torch.equal(stochastic(mnist_root, "val").images, drawn[-5000:])  # one draw, then cut
 
 
 # ----------------------------------------------------------------------------- offline behaviour
