@@ -1,11 +1,9 @@
 // The views of pixelcnn_lib/widgets.py (anywidget ES module). Everything a reader can change
 // is computed here, in the browser, so the widgets stay interactive in the static book where no
-// Python kernel runs. widgets.py inlines field.js in place of the import below.
+// Python kernel runs. widgets.py inlines field.js and dom.js in place of the imports below.
 import { KIND, causalMask, classify, layerDilations } from "./field.js";
+import { CHANNELS, COLOURS, addStyle, cellSize, h, legend, numberInput, pixelGrid, plural, select } from "./dom.js";
 
-// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies); every kind also
-// has a second, non-colour cue (hatching, outline or text) and a legend entry.
-const COLOURS = { seen: "#0072B2", target: "#000000", blind: "#E69F00", unreached: "#c8c8c8", future: "#ffffff" };
 const CSS = `
 .pxw { font: 14px/1.4 system-ui, sans-serif; color: #222; max-width: 44rem; }
 .pxw-controls { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; margin-bottom: .5rem; }
@@ -41,93 +39,6 @@ const CSS = `
 .pxw-taps caption { caption-side: bottom; text-align: left; font-size: 12px; color: #444; max-width: 16rem; }
 .pxw-image { image-rendering: pixelated; border: 1px solid #999; }
 `;
-
-let counter = 0;
-const uid = (name) => `pxw-${name}-${Date.now().toString(36)}-${++counter}-${Math.random().toString(36).slice(2, 6)}`;
-
-function h(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === false || v == null) continue;
-    if (k === "text") e.textContent = v;
-    else if (k === "style") e.style.cssText = v;
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  e.append(...children.filter((c) => c != null));
-  return e;
-}
-
-function addStyle(root) {
-  const doc = root.ownerDocument || document;
-  if (doc.getElementById("pxw-style")) return;
-  doc.head.append(h("style", { id: "pxw-style", text: CSS }));
-}
-
-/** A <label for> + <select> whose options are [value, text] pairs. */
-function select(name, label, options, onChange) {
-  const id = uid(name);
-  const input = h("select", { id, name },
-    ...options.map(([v, t]) => h("option", { value: String(v), text: t })));
-  input.addEventListener("change", () => onChange(input.value));
-  return { input, box: h("span", {}, h("label", { for: id, text: label }), input) };
-}
-
-function numberInput(name, label, attrs, onChange, type = "number") {
-  const id = uid(name);
-  const input = h("input", { id, name, type, ...attrs });
-  const out = type === "range" ? h("output", { for: id }) : null;
-  input.addEventListener(type === "range" ? "input" : "change", () => {
-    const v = parseInt(input.value, 10);
-    if (Number.isFinite(v)) onChange(v);
-  });
-  return { input, out, box: h("span", {}, h("label", { for: id, text: label }), input, out) };
-}
-
-function legend(entries) {
-  return h("ul", { class: "pxw-legend", "aria-label": "Legend" }, ...entries.map(([kind, text]) =>
-    h("li", {}, h("span", { class: "pxw-cell", "data-kind": String(kind), "aria-hidden": "true" }), text)));
-}
-
-/** A focusable pixel grid: click or arrow keys pick the target; `draw` paints the cells. */
-function pixelGrid(label, onPick) {
-  const grid = h("div", { class: "pxw-grid", tabindex: "0", role: "application", "aria-label": label });
-  let cells = [], size = [0, 0], target = [0, 0], step = 1;
-  grid.addEventListener("click", (ev) => {
-    const cell = ev.target.closest(".pxw-cell");
-    if (cell && grid.contains(cell)) onPick([+cell.dataset.i, +cell.dataset.j]);
-  });
-  grid.addEventListener("keydown", (ev) => {
-    const [H, W] = size;
-    let [i, j] = target;
-    const moves = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step] };
-    if (moves[ev.key]) { i += moves[ev.key][0]; j += moves[ev.key][1]; }
-    else if (ev.key === "Home") j = 0;
-    else if (ev.key === "End") j = W - 1;
-    else if (ev.key === "PageUp") i = 0;
-    else if (ev.key === "PageDown") i = H - 1;
-    else return;
-    ev.preventDefault();
-    onPick([Math.min(Math.max(i, 0), H - 1), Math.min(Math.max(j, 0), W - 1)]);
-  });
-  return {
-    grid,
-    resize([H, W], cellPx) {
-      if (H === size[0] && W === size[1] && cells.length) return;
-      size = [H, W];
-      grid.style.gridTemplateColumns = `repeat(${W}, ${cellPx}px)`;
-      grid.style.setProperty("--cell", `${cellPx}px`);
-      cells = Array.from({ length: H * W }, (_, p) =>
-        h("div", { class: "pxw-cell", "data-i": String(Math.floor(p / W)), "data-j": String(p % W) }));
-      grid.replaceChildren(...cells);
-    },
-    setTarget(t, s = 1) { target = t; step = s; },
-    get cells() { return cells; },
-  };
-}
-
-const cellSize = ([H, W], room = 320) => Math.max(6, Math.min(28, Math.floor(room / Math.max(H, W))));
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-const CHANNELS = ["R", "G", "B"];
 
 // --- ReceptiveFieldExplorer ----------------------------------------------------------------
 
@@ -183,7 +94,7 @@ function renderField({ model, el }) {
     h("figcaption", { class: "pxw-caption", text: "Which earlier pixels can reach the prediction for the " +
       "target pixel, computed from the kernel shapes by walking back through the layers. " +
       "Move the layer slider to watch the field grow; in the masked stack the blind spot grows with it." }));
-  addStyle(el);
+  addStyle(el, "pxw-style", CSS);
   el.replaceChildren(root);
 
   function draw() {
@@ -241,7 +152,7 @@ function renderMask({ model, el }) {
     h("figcaption", { class: "pxw-caption", text: "The causal mask: filled taps may be read, empty ones are " +
       "zeroed (they lie in the future in raster order: row by row, left to right, then R, G, B within a pixel). " +
       "The outlined cell is the centre, the pixel being predicted." }));
-  addStyle(el);
+  addStyle(el, "pxw-style", CSS);
   el.replaceChildren(root);
 
   function draw() {
@@ -327,14 +238,24 @@ function outline(seen, p, H, W) {
   return e.join(", ");
 }
 
+/**
+ * The output pixel shown for a requested `target`, and its row in the shipped maps
+ * (TrainedFieldView.shown): an extra target exactly, else the nearest pixel of the stride grid
+ * (rounding half up). The grid's maps come first, row by row, then the extra targets' maps.
+ */
+export function trainedTarget(target, [H, W], stride, extras = []) {
+  const nRows = Math.ceil(H / stride), nCols = Math.ceil(W / stride);
+  const k = extras.findIndex(([a, b]) => a === target[0] && b === target[1]);
+  if (k >= 0) return { target: [target[0], target[1]], index: nRows * nCols + k };
+  const [i, j] = [Math.min(Math.round(target[0] / stride), nRows - 1), Math.min(Math.round(target[1] / stride), nCols - 1)];
+  return { target: [i * stride, j * stride], index: i * nCols + j };
+}
+
 function renderTrained({ model, el }) {
   const get = (k) => model.get(k);
   const grid = pixelGrid("Influence map: click a pixel, or use the arrow keys, to choose the output pixel",
-    ([i, j]) => { model.set("target", snap([i, j])); model.save_changes(); });
-  const snap = ([i, j]) => {
-    const s = get("stride"), [H, W] = get("image_size");
-    return [Math.min(Math.round(i / s), Math.ceil(H / s) - 1) * s, Math.min(Math.round(j / s), Math.ceil(W / s) - 1) * s];
-  };
+    ([i, j]) => { model.set("target", shown([i, j]).target); model.save_changes(); });
+  const shown = (t) => trainedTarget(t, get("image_size"), get("stride"), get("extra_targets") || []);
   const canvas = h("canvas", { class: "pxw-image", role: "img", "aria-label": "The input image" });
   const status = h("p", { class: "pxw-status", role: "status", "aria-live": "polite" });
   const root = h("figure", { class: "pxw pxw-trained", role: "group", "aria-label": "Measured influence of each input pixel" },
@@ -348,7 +269,7 @@ function renderTrained({ model, el }) {
       h("li", {}, h("span", { class: "pxw-cell", "data-kind": String(KIND.target), "aria-hidden": "true" }), "output pixel")),
     h("figcaption", { class: "pxw-caption", text: get("title") || "Exact gradient magnitude of the trained model's " +
       "log-likelihood at the output pixel with respect to each input pixel, next to the field the kernel shapes allow." }));
-  addStyle(el);
+  addStyle(el, "pxw-style", CSS);
   el.replaceChildren(root);
   let all = null, failure = null;  // the decoded codes, once inflated
 
@@ -357,9 +278,9 @@ function renderTrained({ model, el }) {
       status.textContent = failure ? `Cannot show the influence maps: ${failure}.` : "Decoding the influence maps…";
       return;
     }
-    const [H, W] = get("image_size"), s = get("stride"), nCols = Math.ceil(W / s);
-    const target = snap(get("target")), [i, j] = target;
-    const t = (i / s) * nCols + j / s, codes = all.subarray(t * H * W, (t + 1) * H * W);
+    const [H, W] = get("image_size"), s = get("stride");
+    const { target, index: t } = shown(get("target")), [i, j] = target;
+    const codes = all.subarray(t * H * W, (t + 1) * H * W);
     const settings = { arch: get("arch"), nLayers: get("n_layers"), kernelSize: get("kernel_size"),
       causalKernelSize: get("causal_kernel_size"), dilations: get("dilations"), imageSize: [H, W], target,
       channel: get("channel"), nChannels: get("n_channels") };

@@ -4,9 +4,10 @@
     MaskExplorer(kernel_size=5, mask_type="A", rgb=True)
     ReceptiveFieldExplorer(arch="masked", n_layers=3)     # or "two_stacks", "gated"
     TrainedFieldView(model, x)                            # x: one image [C, H, W] of levels
+    MaskDesigner(kernel_size=3, preset="A", n_layers=3)   # draw a mask; see its field and leaks
 
-They are anywidget widgets whose views (``widgets.js``) compute everything a reader can change
-in the browser, with ``field.js``, a JavaScript twin of ``receptive.py`` that the tests hold
+They are anywidget widgets whose views (``widgets.js``; MaskDesigner's: ``designer.js``, see
+designer.py) compute everything a reader can change in the browser, with ``field.js``, a JavaScript twin of ``receptive.py`` that the tests hold
 exactly equal to it (tests/test_widgets_js.py, under Node). So they work in three places:
 
 * a live kernel (Jupyter Notebook/Lab, VS Code, Colab): the state syncs back, so ``w.target``,
@@ -30,37 +31,27 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import zlib
-from pathlib import Path
 
 import anywidget
 import torch
 import traitlets as t
 
+from .designer import MaskDesigner, check_mask
+from .esm import inline_modules
 from .masks import check_kernel_size
 from .models import GatedPixelCNN, PixelCNN
 from .plotting import field_codes
 from .receptive import _target, analytic_field, past
 
-HERE = Path(__file__).parent
 # Kind codes, as in field.js KIND and plotting.FIELD_COLORS: what a pixel is, seen from the target.
 FUTURE, UNREACHED, SEEN, BLIND, TARGET = range(5)
 EXPLORER_ARCHS = ("masked", "two_stacks", "gated")
-_IMPORT = re.compile(r'^import\s*\{[^}]*\}\s*from\s*"\./field\.js";\s*$', re.M)
 
 
 def esm_bundle() -> str:
-    """One ES module: field.js followed by widgets.js (whose import of field.js it replaces).
-
-    anywidget loads a widget's module from a string (a blob URL), where relative imports
-    cannot resolve, so the two files travel as one.
-    """
-    field, views = (HERE / "field.js").read_text(), (HERE / "widgets.js").read_text()
-    views, n = _IMPORT.subn("", views)
-    if n != 1:
-        raise RuntimeError("widgets.js must import field.js exactly once, on its own line.")
-    return field + "\n" + views
+    """The module every widget here ships: field.js, dom.js and widgets.js as one (see esm.py)."""
+    return inline_modules("field.js", "dom.js", "widgets.js")
 
 
 def summarise(settings: dict):
@@ -255,13 +246,17 @@ class TrainedFieldView(_Widget):
     pixel on a `stride` grid and shipped with the widget as uint8 codes (see `quantise`),
     zlib-compressed, so clicking a pixel works in the static book too. `stride=None` picks the
     smallest stride that keeps the raw maps under ~200 kB (`auto_stride`): about 10-40 kB saved
-    in the notebook for 28 x 28 images. The analytic field's outline and blind spot are drawn on
-    top. Synced traits: target (snapped to the stride grid), and the data. `maps` holds the
-    float64 maps [targets, H, W] (not synced), `codes()` the uint8 codes the page shows.
+    in the notebook for 28 x 28 images. The widget opens exactly on `target` (default: the grid
+    pixel nearest two thirds down, mid-width): a target off the grid gets its own map
+    (`extra_targets`), so the numbers match the prose that names it. The analytic field's outline and blind spot are drawn
+    on top. Synced traits: target (an extra target, else snapped to the stride grid), and the
+    data. `maps` holds the float64 maps [targets, H, W] (the grid's, row by row, then the extra
+    targets'; not synced), `codes()` the uint8 codes the page shows.
     """
     _pxw_view = t.Unicode("trained").tag(sync=True)
     image_size = t.Tuple(t.Int(), t.Int()).tag(sync=True)
     stride = t.Int(1).tag(sync=True)
+    extra_targets = t.List(t.Tuple(t.Int(), t.Int())).tag(sync=True)
     target = t.Tuple(t.Int(), t.Int()).tag(sync=True)
     influence = t.Bytes().tag(sync=True)
     influence_encoding = t.Enum(("deflate", "raw"), "deflate").tag(sync=True)
@@ -283,16 +278,21 @@ class TrainedFieldView(_Widget):
         stride = auto_stride((H, W)) if stride is None else int(stride)
         if stride < 1:
             raise ValueError(f"stride must be a positive integer, got {stride}.")
+        if target is None:  # two thirds down, mid-width, on the grid
+            target = self._snap((H * 2 // 3, W // 2), (H, W), stride)
+        target = tuple(int(v) for v in target)
+        if not (0 <= target[0] < H and 0 <= target[1] < W):
+            raise ValueError(f"target {target} lies outside the {H}x{W} image.")
+        extras = [] if target[0] % stride == target[1] % stride == 0 else [target]
         targets = [(channel, i, j) for i in range(0, H, stride) for j in range(0, W, stride)]
-        maps = influence_maps(model, x, targets, y, batch).sum(1)  # [T, H, W]
-        self.maps = maps  # float64, for the reader (and the tests)
+        maps = influence_maps(model, x, targets + [(channel, *e) for e in extras], y, batch).sum(1)
+        self.maps = maps  # float64 [T, H, W], for the reader (and the tests)
         image = (x.float() * 255 / max(model.color_levels - 1, 1)).round().to(torch.uint8)
-        target = target if target is not None else (H * 2 // 3, W // 2)
-        super().__init__(image_size=(H, W), stride=stride,
+        super().__init__(image_size=(H, W), stride=stride, extra_targets=extras,
                          influence=zlib.compress(quantise(maps).numpy().tobytes(), 9),
                          maxima=[float(f"{m:.4g}") for m in maps.flatten(1).amax(1).tolist()],
                          image=image.numpy().tobytes(), title=title, channel=channel,
-                         target=self._snap(target, (H, W), stride), **field_settings_of(model), **kwargs)
+                         target=target, **field_settings_of(model), **kwargs)
 
     def codes(self):
         """uint8 [targets, H, W]: the quantised maps the page draws (decoded from `influence`)."""
@@ -300,14 +300,26 @@ class TrainedFieldView(_Widget):
         return torch.frombuffer(bytearray(raw), dtype=torch.uint8).view(-1, *self.image_size)
 
     @staticmethod
-    def _snap(target, size, stride):
+    def _snap(target, size, stride, extras=()):
+        """An extra target as it is, else the nearest pixel of the stride grid."""
+        if tuple(target) in {tuple(e) for e in extras}:
+            return tuple(target)
         # floor(x + 0.5), not round(): the same half-up rounding as the page's Math.round
         return tuple(min(math.floor(v / stride + 0.5), math.ceil(n / stride) - 1) * stride
                      for v, n in zip(target, size))
 
+    def shown(self, target=None):
+        """(pixel shown, its row in `maps`/`codes()`) for `target` (default: the current one):
+        widgets.js `trainedTarget`."""
+        (H, W), s, extras = self.image_size, self.stride, [tuple(e) for e in self.extra_targets]
+        i, j = self._snap(self.target if target is None else target, (H, W), s, extras)
+        if (i, j) in extras:
+            return (i, j), math.ceil(H / s) * math.ceil(W / s) + extras.index((i, j))
+        return (i, j), (i // s) * math.ceil(W / s) + j // s
+
     @t.validate("target")
     def _check_target(self, proposal):
-        return self._snap(proposal["value"], self.image_size, self.stride)
+        return self._snap(proposal["value"], self.image_size, self.stride, self.extra_targets)
 
     def settings(self, target=None) -> dict:
         """The analytic_field arguments of the outline drawn for `target` (default: current)."""
@@ -317,5 +329,5 @@ class TrainedFieldView(_Widget):
                     channel=self.channel, n_channels=self.n_channels)
 
 
-__all__ = ["MaskExplorer", "ReceptiveFieldExplorer", "TrainedFieldView", "influence_maps", "quantise",
+__all__ = ["MaskExplorer", "MaskDesigner", "check_mask", "ReceptiveFieldExplorer", "TrainedFieldView", "influence_maps", "quantise",
            "summarise", "esm_bundle", "field_settings_of", "auto_stride"]

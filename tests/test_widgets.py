@@ -59,6 +59,29 @@ def test_trained_view_ships_exact_support_inside_the_analytic_field():
     assert w.target == (4, 4)
 
 
+def test_trained_view_opens_exactly_on_the_requested_target():
+    """A target off the stride grid (the prose's pixel) gets its own exact map: the widget opens on
+    it, not on the nearest grid pixel, and clicks elsewhere still snap to the grid."""
+    torch.manual_seed(4)
+    model, x = PixelCNN(1, 4, 8, 3), torch.randint(0, 4, (1, 9, 10))
+    w = TrainedFieldView(model, x, stride=4, target=(6, 5))
+    n_grid = 3 * 3
+    assert w.target == (6, 5) and w.extra_targets == [(6, 5)] and w.shown() == ((6, 5), n_grid)
+    assert len(w.maps) == len(w.codes()) == len(w.maxima) == n_grid + 1
+    assert torch.allclose(w.maps[n_grid], influence_map(model, x, (0, 6, 5)).sum(0), rtol=1e-10, atol=0)
+    w.target = (5, 6)
+    assert w.target == (4, 8) and w.shown() == ((4, 8), 1 * 3 + 2)
+    assert torch.allclose(w.maps[w.shown()[1]], influence_map(model, x, (0, 4, 8)).sum(0), rtol=1e-10, atol=0)
+    w.set_state({"target": [6, 5]})  # the page sends the extra target back: kept exactly
+    assert w.target == (6, 5)
+    on_grid = TrainedFieldView(model, x, stride=4, target=(4, 8))
+    assert on_grid.extra_targets == [] and len(on_grid.maps) == n_grid and on_grid.target == (4, 8)
+    default = TrainedFieldView(model, x, stride=4)  # no target asked for: the grid pixel nearest (6, 5)
+    assert default.target == (8, 4) and default.extra_targets == []
+    with pytest.raises(ValueError, match="outside"):
+        TrainedFieldView(model, x, target=(9, 0))
+
+
 def test_explorer_counts_and_validation():
     w = ReceptiveFieldExplorer(arch="masked", n_layers=3, image_size=(12, 12), target=(8, 5))
     assert w.counts == summarise(w.settings())[1] and w.counts["blind"] == 3
@@ -111,7 +134,7 @@ def test_trained_view_state_stays_small_for_mnist():
 
 
 def test_widget_module_stays_small():
-    """Every widget saves its module (field.js + widgets.js) in the notebook: keep it lean."""
+    """Every widget saves its module (field.js + dom.js + widgets.js) in the notebook: keep it lean."""
     assert len(esm_bundle().encode()) < 40_000
 
 

@@ -165,14 +165,32 @@ def test_explorer_settings_match_python(tmp_path):
 
 
 def test_esm_bundle_is_one_loadable_module(tmp_path):
-    """What anywidget ships (field.js + widgets.js, import inlined) parses and exports the view."""
+    """What anywidget ships (field.js + dom.js + widgets.js, imports inlined) parses and exports the view."""
     bundle = tmp_path / "bundle.mjs"
     bundle.write_text(esm_bundle())
     shim = tmp_path / "probe.mjs"
     shim.write_text(f"import view, * as m from {json.dumps(bundle.as_uri())};\n"
                     f"export const kinds = () => [typeof view.render, typeof m.classify, typeof m.causalMask];\n")
     assert run_js([["kinds", []]], shim)[0]["ok"] == ["function"] * 3
-    assert "./field.js" not in esm_bundle()
+    assert '"./' not in esm_bundle()
+
+
+def test_js_trained_target_equals_python(tmp_path):
+    """The trained view's page shows the map Python stored for each target: an extra target exactly,
+    any other pixel snapped to the stride grid (widgets.js trainedTarget = TrainedFieldView.shown)."""
+    torch.manual_seed(5)
+    model, x = PixelCNN(1, 4, 6, 2), torch.randint(0, 4, (1, 7, 9))
+    shim = tmp_path / "shown.mjs"
+    shim.write_text(f'export {{ trainedTarget }} from {json.dumps((LIB / "widgets.js").as_uri())};\n')
+    for stride, target in [(3, (5, 4)), (2, (3, 3)), (3, (6, 6)), (1, (2, 2))]:
+        w = TrainedFieldView(model, x, stride=stride, target=target)
+        picks = [(i, j) for i in range(7) for j in range(9)]
+        got = run_js([["trainedTarget", [list(p), [7, 9], stride, [list(e) for e in w.extra_targets]]]
+                      for p in picks], shim)
+        for p, r in zip(picks, got):
+            (i, j), n = w.shown(p)
+            assert r["ok"] == {"target": [i, j], "index": n}, (stride, target, p)
+        assert w.shown() == (tuple(target), w.shown(target)[1])
 
 
 def test_js_inflates_what_python_deflates(tmp_path):
