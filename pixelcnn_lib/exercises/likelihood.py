@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models import FullyVisibleModel
-from ..training import evaluate
+from .. import evaluate  # the public one, wherever it lives
 from .core import Case, Mistake, compare_close, judge, report, seeded
 
 # ----------------------------------------------------------------------------- log p(x)
