@@ -10,13 +10,15 @@ lists everything wrong with it:
   not render;
 - text: a `$`, a LaTeX command (`\\mid`, `\\frac`, `x_{`) or raw Markdown (a `|---|` table, `**`,
   `](`) left in the rendered text outside code and typeset math;
-- images: images that did not load, and figures whose smallest text would be drawn below
-  MIN_FIGURE_TEXT_PX CSS pixels at the size the page shows them. Figures carry their smallest font
-  size, in PNG pixels, in a PNG tEXt chunk (pixelcnn_lib.plotting.FONT_STAMP_KEY, written for every
-  figure a chapter shows); the check scales it by displayed width / natural width. An image
-  without the stamp fails unless ALLOWED_UNSTAMPED_IMAGES gives a reason;
+- images: images that did not load, and figures (images in the page's article) whose smallest
+  text would be drawn below MIN_FIGURE_TEXT_PX CSS pixels at the size the page shows them.
+  Figures carry their smallest font size, in PNG pixels, in a PNG tEXt chunk
+  (pixelcnn_lib.plotting.FONT_STAMP_KEY, written for every figure a chapter shows); the check
+  scales it by displayed width / natural width. A figure without the stamp fails unless
+  ALLOWED_UNSTAMPED_IMAGES gives a reason;
 - layout (`layout=True`): code, outputs, tables or math that need horizontal scrolling beyond
-  SCROLL_ALLOWANCE_PX, and a page that scrolls sideways.
+  SCROLL_ALLOWANCE_PX, and a page that scrolls sideways. With the theme's code font a 684 px
+  code box holds 78 characters a line.
 
 Each problem names the page element (notebook cell or section) and the measured value, so a chapter's
 author can find it. tests/test_book_browser.py applies this to every page of the built book;
@@ -160,6 +162,7 @@ IMAGES_JS = """async () => {
   return imgs.map(img => ({
     src: img.currentSrc || img.getAttribute("src") || "", natural: img.naturalWidth,
     shown: img.getBoundingClientRect().width, where: window.__pxcWhere(img),
+    content: !!img.closest("article"),  // the page's own content, not the theme's icons
     html: img.outerHTML.slice(0, 120)}));
 }"""
 
@@ -201,8 +204,8 @@ def figure_text_problems(images: list[dict], site: str, html: Path) -> list[str]
     """Images whose smallest text is drawn below MIN_FIGURE_TEXT_PX, or that cannot tell."""
     problems = []
     for img in images:
-        if img["natural"] == 0 or img["shown"] == 0:
-            continue  # not loaded (reported elsewhere) or not displayed
+        if not img["content"] or img["natural"] == 0 or img["shown"] == 0:
+            continue  # a theme icon, not loaded (reported elsewhere) or not displayed
         name = img["src"][:60] + "..." if img["src"].startswith("data:") else img["src"].replace(site, "")
         allowed = [why for pattern, why in ALLOWED_UNSTAMPED_IMAGES.items() if re.search(pattern, img["src"])]
         data = image_bytes(img["src"], site, html)
