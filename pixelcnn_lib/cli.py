@@ -29,7 +29,8 @@ TRAIN_DEFAULTS = dict(dataset="binarized-mnist", levels=None, binarization=None,
                       hidden_channels=64, layers=15, kernel_size=3, causal_kernel_size=7,
                       skip_channels=None, head_channels=None, dilations=None, epochs=10,
                       max_steps=None, batch_size=32, lr=1e-3, weight_decay=0.0, max_grad_norm=1.0,
-                      warmup_steps=None, ema=0.999, seed=0, val_images=None)
+                      warmup_steps=None, ema=0.999, seed=0, val_images=None, log_every=50,
+                      eval_every=None)
 # Options a resumed run may change without changing its result (or that only extend it).
 RESUMABLE_CHANGES = {"epochs", "max_steps"}
 
@@ -95,7 +96,7 @@ def build_parser():
     r.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="mixed precision on CUDA (bf16, or fp16 on older GPUs); default on")
     r.add_argument("--compile", action="store_true", help="torch.compile the model (minutes to compile)")
-    r.add_argument("--log-every", type=int, default=50, help="steps per metrics line (default 50)")
+    r.add_argument("--log-every", type=int, help="steps per metrics line (default 50)")
     r.add_argument("--eval-every", type=int, help="also validate every N steps (default: at epoch ends)")
     r.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default: epoch ends)")
     r.add_argument("--max-minutes", type=float, help="stop cleanly after this wall-clock budget")

@@ -74,7 +74,7 @@ def train(args):
                 batch_size=s["batch_size"], lr=s["lr"], weight_decay=s["weight_decay"],
                 clip_grad=s["max_grad_norm"], warmup_steps=s["warmup_steps"], device=device,
                 checkpoint=checkpoint, resume=True, progress=main and not args.quiet, seed=s["seed"],
-                log_every=args.log_every, eval_every=args.eval_every, ema=s["ema"] or None,
+                log_every=s["log_every"], eval_every=s["eval_every"], ema=s["ema"] or None,
                 checkpoint_every=args.checkpoint_every, max_minutes=args.max_minutes, amp=args.amp,
                 compile=args.compile, on_log=log)
         except TrainingInterrupted as e:
@@ -140,10 +140,10 @@ def sample(args):
     from .sampling import sample as draw_samples
     state = load_checkpoint(args.checkpoint)
     model = model_from_state(state, ema=not args.raw_weights)
+    labels, nrow = _sample_labels(args, model)
     shape = args.shape or (state.get("data") or {}).get("shape")
     if not shape or len(shape) != 3:
         raise UsageError("this checkpoint does not record its image shape: pass --shape C,H,W, e.g. 1,28,28.")
-    labels, nrow = _sample_labels(args, model)
     n = len(labels) if labels is not None else (args.n or 16)
     if n < 1:
         raise UsageError(f"-n must be at least 1, got {n}.")

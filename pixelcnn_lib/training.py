@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -144,8 +144,9 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
 
     net = model
     if world_size > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(  # the last block's stack outputs feed
+            model, device_ids=[device.index] if device.type == "cuda" else None,  # nothing: unused
+            find_unused_parameters=True)
     forward = torch.compile(net) if compile else net
     data_info = {"name": getattr(train_data, "name", None), "levels": model.color_levels,
                  "shape": list(images.shape[1:]),
@@ -247,7 +248,7 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     interrupted, over = distributed.any_process([bool(requested), over and main], device)
                     stop = "interrupted" if interrupted else "time budget" if over else None
                 saving = checkpoint is not None and main and bool(
-                    epoch_done or stop or (checkpoint_every and step % checkpoint_every == 0))
+                    epoch_done or last or stop or (checkpoint_every and step % checkpoint_every == 0))
                 if saving:
                     pos.window_nats, pos.epoch_nats = window_nats.item(), epoch_nats.item()
                     if not is_record:
@@ -317,7 +318,7 @@ def _evaluate_everywhere(model, data, batch_size, device):
         return evaluate(model, data, batch_size, device)["bits_per_dim"]
     images, labels = as_tensors(data)
     part = distributed.shard(torch.arange(len(images)), rank, world_size)
-    mine = evaluate(model, type(data)(images[part], labels[part], data.levels, data.name, data.split)
+    mine = evaluate(model, replace(data, images=images[part], labels=labels[part])
                     if labels is not None else images[part], batch_size, device)
     total = torch.tensor([mine["nats_per_image"] * mine["n_images"]], dtype=torch.float64, device=device)
     distributed.sum_over_processes(total)
