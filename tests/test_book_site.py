@@ -50,8 +50,22 @@ def test_every_reference_is_cited_distinguishably():
     assert not repeated, (f"references cited alike: {repeated}; tell them apart in references.bib "
                           "with year = {2016a} and {2016b}")
     assert "van den Oord et al., 2016a" in found and "van den Oord et al., 2016b" in found
-    assert CONFIG["sphinx"]["config"]["bibtex_default_style"] == "authoryear"
     assert CONFIG["sphinx"]["config"]["bibtex_reference_style"] == "author_year"
+
+
+class FakeConfig(dict):
+    __getattr__ = dict.__getitem__
+    __setattr__ = dict.__setitem__
+
+
+def test_the_reference_list_is_labelled_author_year():
+    for before, after in [("alpha", "authoryear"), ("plain", "plain")]:  # alpha: the default
+        config = FakeConfig(bibtex_default_style=before)
+        sphinx_local._author_year_references(None, config)
+        assert config.bibtex_default_style == after
+    no_bibliography = FakeConfig()
+    sphinx_local._author_year_references(None, no_bibliography)
+    assert no_bibliography == {}
 
 
 def test_references_cited_alike_are_found():

@@ -5,9 +5,11 @@
    script with `app.add_js_file(None, body=...)` after the HTML builder has started; Sphinx 7 then
    keeps two copies of it (file name None and file name ''), and the page got both. Each page's
    scripts are de-duplicated here (same file, same inline body, same attributes: the same script).
-2. The bibliography style `authoryear`: the reference list labels each work the way the text cites
-   it ("van den Oord et al., 2016a"), instead of pybtex's alpha labels ("vdOKK16") that match
-   nothing in the text. Two works with the same authors and year must be told apart in
+2. The bibliography style `authoryear`, made the default here: the reference list labels each
+   work the way the text cites it ("van den Oord et al., 2016a"), instead of pybtex's alpha labels
+   ("vdOKK16") that match nothing in the text. (Not set in _config.yml: sphinxcontrib-bibtex, and
+   so its settings, exist only in a book with a bibliography, and tests/widget_demo_book.py copies
+   the book's Sphinx settings into a book without one.) Two works with the same authors and year must be told apart in
    references.bib itself (year = {2016a}, {2016b}), so the citations in the text differ too;
    tests/test_book_structure.py checks that no two labels are equal.
 """
@@ -69,8 +71,14 @@ class AuthorYearStyle(PlainStyle):
     default_label_style = AuthorYearLabels
 
 
+def _author_year_references(app, config):
+    if "bibtex_default_style" in config and config.bibtex_default_style == "alpha":  # the default
+        config.bibtex_default_style = "authoryear"
+
+
 def setup(app):
     # Late, so scripts that other extensions add to a page are seen too.
     app.connect("html-page-context", _dedupe_page_scripts, priority=900)
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
+    app.connect("config-inited", _author_year_references)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
