@@ -241,7 +241,9 @@ def stamp_figure_fonts(shell=None) -> bool:
         shell = get_ipython()
     if shell is None:
         return False
-    if "inline" in str(matplotlib.rcParams._get("backend")):
+    rc = matplotlib.rcParams
+    backend = rc._get("backend") if hasattr(rc, "_get") else rc["backend"]  # _get: no auto-select
+    if "inline" in str(backend):
         # Importing the inline backend installs its figure formatter (once); wrap it afterwards.
         importlib.import_module("matplotlib_inline.backend_inline")
     formatter = shell.display_formatter.formatters["image/png"]
