@@ -134,13 +134,18 @@ class Recipe:
     settings: dict = field(default_factory=dict)
 
 
-def warmup_cosine(base_lr, warmup_steps, final_fraction=0.0):
-    """Linear warmup over `warmup_steps`, then cosine from base_lr to base_lr * final_fraction
-    over the rest of the time budget."""
+def warmup_cosine(base_lr, warmup_fraction, final_fraction=0.0):
+    """Linear warmup over the first `warmup_fraction` of the time budget, then cosine from
+    base_lr to base_lr * final_fraction at the end of the budget.
+
+    Both parts are measured in budget, not steps: a recipe raced for T seconds does not know
+    in advance how many steps it will take (the first step gets a small positive rate)."""
     def lr(step, fraction, steps_per_epoch):
-        if step < warmup_steps:
-            return base_lr * (step + 1) / warmup_steps
-        cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, fraction)))
+        fraction = min(1.0, fraction)
+        if fraction < warmup_fraction:
+            return base_lr * max(fraction / warmup_fraction, 0.01)
+        progress = (fraction - warmup_fraction) / (1.0 - warmup_fraction)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
         return base_lr * (final_fraction + (1.0 - final_fraction) * cosine)
     return lr
 
@@ -177,7 +182,7 @@ def original(quick=False):
 LIBRARY = dict(
     model=dict(hidden_channels=32, n_layers=8, causal_kernel_size=7, kernel_size=3,
                skip_channels=32, head_channels=32, dilations=[1, 2, 1, 4, 1, 2, 1]),
-    batch_size=32, lr=5e-3, weight_decay=0.0, warmup_steps=100, final_lr_fraction=0.0,
+    batch_size=32, lr=5e-3, weight_decay=0.0, warmup_fraction=0.05, final_lr_fraction=0.0,
     clip_grad=1.0, ema_decay=0.995)
 
 
@@ -191,13 +196,13 @@ def library(quick=False, settings=None):
         name="library", label="library", batch_size=batch,
         build=lambda: GatedPixelCNN(1, LEVELS, **model),
         optimizer=lambda params: torch.optim.AdamW(params, lr=s["lr"], weight_decay=s["weight_decay"]),
-        lr=warmup_cosine(s["lr"], s["warmup_steps"], s["final_lr_fraction"]),
+        lr=warmup_cosine(s["lr"], s["warmup_fraction"], s["final_lr_fraction"]),
         clip_grad=s["clip_grad"], ema_decay=s["ema_decay"],
         settings=dict(model="GatedPixelCNN", **model, optimizer="AdamW", lr=s["lr"],
                       weight_decay=s["weight_decay"],
-                      schedule=f"linear warmup {s['warmup_steps']} steps, then cosine over the "
-                               f"time budget to {s['final_lr_fraction']:g} x lr",
-                      warmup=s["warmup_steps"], batch_size=batch, clip_grad=s["clip_grad"],
+                      schedule=f"linear warmup over {s['warmup_fraction']:g} of the time budget, "
+                               f"then cosine to {s['final_lr_fraction']:g} x lr at its end",
+                      warmup=s["warmup_fraction"], batch_size=batch, clip_grad=s["clip_grad"],
                       ema=s["ema_decay"]))
 
 

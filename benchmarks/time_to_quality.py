@@ -130,7 +130,7 @@ def race(contenders, budget_s, eval_data, chunk_s=5.0, fractions=EVAL_FRACTIONS,
                 c.record(eval_data)
                 while next_point[id(c)] < len(points) - 1 and points[next_point[id(c)]] <= c.clock:
                     next_point[id(c)] += 1
-                bar.set_postfix({x.recipe.name: f"{x.curve[-1]['bits_per_dim']:.3f}"
+                bar.set_postfix({getattr(x, "name", x.recipe.name): f"{x.curve[-1]['bits_per_dim']:.3f}"
                                  for x in contenders if x.curve})
     bar.close()
 
