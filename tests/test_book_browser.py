@@ -35,7 +35,8 @@ from pathlib import Path
 import pytest
 
 import page_checks
-from page_checks import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: F401  (test_widgets_browser uses them)
+# test_widgets_browser imports CHROMIUM and serve from here.
+from page_checks import CHROMIUM, CHROMIUM_ARGS, WIDGET_TIMEOUT_MS, serve  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
