@@ -128,3 +128,31 @@ def check_same_model(state, model, path):
         raise CheckpointError(
             f"checkpoint {path} holds a {state['model_class']} with config {state['model_config']}, "
             f"not this {type(model).__name__} with {model.config}; delete it or pass resume=False.")
+
+
+def restore_training(path, model, optimizer, scaler, averager, history, config):
+    """Load a training checkpoint into model, optimizer, GradScaler and EMA, after checking it fits.
+
+    Returns (history so far, position dict) for train() to continue from. `config` holds what
+    must match for the continuation to be exact (batch size, seed, dataset size).
+    """
+    state = load_checkpoint(path)
+    check_same_model(state, model, path)
+    saved = state.get("train_config") or config
+    for key in config:
+        if saved.get(key, config[key]) != config[key]:
+            raise CheckpointError(
+                f"checkpoint {path} was trained with {key}={saved[key]}, not {config[key]}: pass the same "
+                f"{key} to continue it exactly, or resume=False to start over.")
+    model.load_state_dict(state["model_state"])
+    if state["optimizer_state"] is not None:
+        optimizer.load_state_dict(state["optimizer_state"])
+    if state.get("scaler_state"):
+        scaler.load_state_dict(state["scaler_state"])
+    if averager is not None and state.get("ema_state"):
+        averager.load_state_dict(state["ema_state"])
+    old = History.from_dict(state["history"])
+    for key in ("device", "torch_version", "profile", "amp", "processes", "ema", "steps_per_epoch"):
+        setattr(old, key, getattr(history, key))  # this session's hardware and settings
+    old.stopped = ""
+    return old, state.get("position") or {"epoch": state["epoch"]}

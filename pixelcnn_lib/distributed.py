@@ -6,7 +6,9 @@ LOCAL_RANK and WORLD_SIZE in their environment. `setup()` joins them into one pr
 process draws the same global batch from the same seeded permutation and keeps its own
 contiguous slice, so N processes train exactly what one process would with the same batch.
 """
+import math
 import os
+from dataclasses import replace
 
 import torch
 import torch.distributed as dist
@@ -66,3 +68,18 @@ def any_process(flags, device) -> list:
     t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return [bool(v > 0) for v in t.tolist()]
+
+
+def evaluate_sharded(model, data, batch_size, device):
+    """Bits/dim of `data`; under torchrun each process scores a slice and the sums are combined."""
+    from .evaluation import as_tensors, evaluate
+    rank, world_size = world()
+    if world_size == 1:
+        return evaluate(model, data, batch_size, device)["bits_per_dim"]
+    images, labels = as_tensors(data)
+    part = shard(torch.arange(len(images)), rank, world_size)
+    mine = evaluate(model, replace(data, images=images[part], labels=labels[part])
+                    if labels is not None else images[part], batch_size, device)
+    total = torch.tensor([mine["nats_per_image"] * mine["n_images"]], dtype=torch.float64, device=device)
+    sum_over_processes(total)
+    return total.item() / (len(images) * images[0].numel() * math.log(2))

@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -19,11 +19,11 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .checkpoints import (CHECKPOINT_FORMAT, CheckpointError, check_same_model, load_checkpoint,  # noqa: F401
-                          load_model, save_checkpoint)
+                          load_model, restore_training, save_checkpoint)
 from .devices import (PROFILES, amp_dtype, amp_name, by_profile, current_profile,  # noqa: F401
                       device_name, pick_device)
 from .ema import EMA
-from .evaluation import as_tensors, check_data, evaluate
+from .evaluation import as_tensors, check_data, evaluate  # noqa: F401
 from .history import History, bits_per_dim, describe_run, plot_history  # noqa: F401
 from .models import count_parameters
 
@@ -140,7 +140,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                       processes=world_size, steps_per_epoch=steps_per_epoch, ema=ema)
     pos = _Position()
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        history, pos = _restore(checkpoint, model, optimizer, scaler, averager, history, config)
+        history, position = restore_training(checkpoint, model, optimizer, scaler, averager, history, config)
+        pos = _Position(**position)
 
     net = model
     if world_size > 1:
@@ -158,11 +159,11 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
             "position": asdict(pos), "train_config": config, "data": data_info})
 
     def validate(record):
-        record["val_bits_per_dim"] = _evaluate_everywhere(model, val_data, val_batch_size, device)
+        record["val_bits_per_dim"] = distributed.evaluate_sharded(model, val_data, val_batch_size, device)
         if averager is not None:
             with averager.applied(model):
-                record["val_ema_bits_per_dim"] = _evaluate_everywhere(model, val_data, val_batch_size,
-                                                                      device)
+                record["val_ema_bits_per_dim"] = distributed.evaluate_sharded(
+                    model, val_data, val_batch_size, device)
 
     main = rank == 0
     step = history.steps
@@ -284,45 +285,6 @@ def _finish_epoch(history, pos, epoch_nats, dims, record, verbose):
         val = f", val {summary['val_bits_per_dim']:.4f}" if summary["val_bits_per_dim"] is not None else ""
         tqdm.write(f"epoch {summary['epoch']}: train {summary['train_bits_per_dim']:.4f} bits/dim{val}, "
                    f"{summary['images_per_s']:,.0f} images/s")
-
-
-def _restore(path, model, optimizer, scaler, averager, history, config):
-    """Load a checkpoint into model/optimizer/scaler/EMA; return (history, position) to continue."""
-    state = load_checkpoint(path)
-    check_same_model(state, model, path)
-    saved = state.get("train_config") or config
-    for key in ("batch_size", "seed", "n_train"):
-        if saved.get(key, config[key]) != config[key]:
-            raise CheckpointError(
-                f"checkpoint {path} was trained with {key}={saved[key]}, not {config[key]}: pass the same "
-                f"{key} to continue it exactly, or resume=False to start over.")
-    model.load_state_dict(state["model_state"])
-    if state["optimizer_state"] is not None:
-        optimizer.load_state_dict(state["optimizer_state"])
-    if state.get("scaler_state"):
-        scaler.load_state_dict(state["scaler_state"])
-    if averager is not None and state.get("ema_state"):
-        averager.load_state_dict(state["ema_state"])
-    old = History.from_dict(state["history"])
-    for key in ("device", "torch_version", "profile", "amp", "processes", "ema"):
-        setattr(old, key, getattr(history, key))
-    old.steps_per_epoch, old.stopped = history.steps_per_epoch, ""
-    pos = _Position(**state["position"]) if state.get("position") else _Position(epoch=state["epoch"])
-    return old, pos
-
-
-def _evaluate_everywhere(model, data, batch_size, device):
-    """Validation bits/dim; under torchrun each process scores a slice and the sums are combined."""
-    rank, world_size = distributed.world()
-    if world_size == 1:
-        return evaluate(model, data, batch_size, device)["bits_per_dim"]
-    images, labels = as_tensors(data)
-    part = distributed.shard(torch.arange(len(images)), rank, world_size)
-    mine = evaluate(model, replace(data, images=images[part], labels=labels[part])
-                    if labels is not None else images[part], batch_size, device)
-    total = torch.tensor([mine["nats_per_image"] * mine["n_images"]], dtype=torch.float64, device=device)
-    distributed.sum_over_processes(total)
-    return bits_per_dim(total.item(), len(images), images[0].numel())
 
 
 def _check_finite(total_nats, epoch, step, lr):

@@ -271,3 +271,94 @@ def test_truncated_and_foreign_checkpoints_raise_clear_errors(tmp_path):
         load_checkpoint(noise)
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+# ----------------------------------------------------------------------------- per-step records
+
+def test_records_every_log_step_with_window_means_that_add_up_to_the_epoch(patches):
+    """64 images, batch 8: 8 steps per epoch; log every 3 -> records at 3, 6, 8 | 11, 14, 16."""
+    h = train(tiny_gated(), patches, val_data=subset(patches, 8), epochs=2, batch_size=8, log_every=3,
+              eval_every=6, **FAST)
+    assert [r["step"] for r in h.records] == [3, 6, 8, 9, 12, 15, 16]  # log steps + epoch ends
+    assert [r["window_steps"] for r in h.records] == [3, 3, 2, 1, 3, 3, 1]
+    assert [r["val_bits_per_dim"] is not None for r in h.records] == [False, True, True, False, True, False, True]
+    assert [r["epoch"] for r in h.records] == [0.375, 0.75, 1.0, 1.125, 1.5, 1.875, 2.0]
+    for epoch, rows in ((h.epochs[0], h.records[:3]), (h.epochs[1], h.records[3:])):
+        weighted = sum(r["train_bits_per_dim"] * r["window_steps"] for r in rows) / 8
+        assert weighted == pytest.approx(epoch["train_bits_per_dim"], rel=1e-9)
+    assert all(r["images_per_s"] > 0 and r["lr"] > 0 for r in h.records)
+    assert [r["wall_s"] for r in h.records] == sorted(r["wall_s"] for r in h.records)
+
+
+def test_describe_run_states_the_true_fraction_and_the_last_window(patches):
+    h = train(tiny_gated(), patches, epochs=3, max_steps=5, batch_size=8, log_every=2, **FAST)
+    text = describe_run(h)
+    assert "trained for 0.62 epochs (5 steps of batch 8)" in text
+    assert f"Train {h.records[-1]['train_bits_per_dim']:.4f} bits/dim (mean over the last 1 steps)" in text
+    h.steps = 16
+    assert "trained for 2 epochs (16 steps" in describe_run(h)
+    old = History.from_dict({"epochs": h.epochs, "model": "PixelCNN", "unknown_future_key": 1})
+    assert "1 epoch(s)" in describe_run(old) and "Final-epoch train" in describe_run(old)
+
+
+def test_plot_history_is_legible_at_book_width(patches):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.text import Text
+    h = train(tiny_gated(), patches, val_data=subset(patches, 8), epochs=2, batch_size=8, log_every=2,
+              ema=0.9, **FAST)
+    fig = training.plot_history(h, title="tiny")
+    assert tuple(fig.get_size_inches() * fig.dpi) == (700, 300)
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9  # >= 12 px at 690 px display width
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "train (mean over each log window)", "validation", "validation, EMA weights"]
+    assert list(ax.get_lines()[0].get_xdata()) == [r["step"] for r in h.records]
+
+
+# ----------------------------------------------------------------------------- stopping and resuming
+
+def test_ctrl_c_stops_between_steps_saves_and_resumes_exactly(patches, tmp_path):
+    """A real SIGINT arriving during step 6 stops after it, saves, raises TrainingInterrupted;
+    resuming gives bit-identical weights, EMA and records to a run never interrupted."""
+    import signal
+    kw = dict(epochs=2, batch_size=8, lr=3e-3, log_every=3, ema=0.9, **FAST)
+    full_model = tiny_gated()
+    full = train(full_model, patches, **kw)
+
+    def interrupt_at_step_6(record):
+        if record["step"] == 6:
+            os.kill(os.getpid(), signal.SIGINT)
+    path = tmp_path / "run.pt"
+    with pytest.raises(training.TrainingInterrupted) as stopped:
+        train(tiny_gated(), patches, checkpoint=path, on_log=interrupt_at_step_6, **kw)
+    assert stopped.value.history.steps == 6 and stopped.value.history.stopped == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    state = load_checkpoint(path)
+    assert state["position"]["epoch_step"] == 6 and state["ema_state"]["n_updates"] == 6
+
+    torch.manual_seed(9)
+    model = GatedPixelCNN(3, 4, hidden_channels=6, n_layers=3)
+    resumed = train(model, patches, checkpoint=path, **kw)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), full_model.state_dict().values()))
+    strip = [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in full.records]
+    assert strip == [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")}
+                     for r in resumed.records]
+    assert resumed.train_bits_per_dim == full.train_bits_per_dim and resumed.stopped == ""
+
+
+def test_checkpoint_every_and_time_budget(patches, tmp_path, monkeypatch):
+    saved_at = []
+    real_save = training.save_checkpoint
+    monkeypatch.setattr(training, "save_checkpoint",
+                        lambda *a, **k: saved_at.append(k["extra"]["position"]["epoch_step"]) or real_save(*a, **k))
+    train(tiny_gated(), patches, epochs=1, batch_size=8, checkpoint=tmp_path / "a.pt", checkpoint_every=3, **FAST)
+    assert saved_at == [3, 6, 0]  # every 3 steps, then the epoch end (position: next epoch, step 0)
+    saved_at.clear()
+    h = train(tiny_gated(), patches, epochs=1, batch_size=8, checkpoint=tmp_path / "b.pt", max_minutes=0,
+              **FAST)
+    assert h.steps == 1 and h.stopped == "time budget" and saved_at == [1]
+    assert load_checkpoint(tmp_path / "b.pt")["history"]["stopped"] == "time budget"
+    with pytest.raises(CheckpointError, match="batch_size=8"):
+        train(tiny_gated(), patches, batch_size=16, checkpoint=tmp_path / "b.pt", **FAST)
