@@ -147,7 +147,8 @@ def test_time_to_quality_quick_run_records_every_recipe(tmp_path, mnist_root):
     budget = saved["budget_s"]
     for r in rows.values():
         times = [p["train_s"] for p in r["curve"]]
-        assert len(times) == len(saved["eval"]["fractions_of_budget"])
+        # one evaluation per fixed point passed (a slow step may pass several at once)
+        assert 1 <= len(times) <= len(saved["eval"]["fractions_of_budget"])
         assert times == sorted(times) and times[-1] >= budget  # each trained its full budget
         assert r["steps"] > 0 and r["images_seen"] >= r["steps"]
         assert all(0 < p["bits_per_dim"] < 8.5 for p in r["curve"])  # log2(256) = 8 at init
