@@ -139,7 +139,7 @@ const CSS = `
 .pxd-tab th, .pxd-tab td { border: 1px solid #999; padding: 0; text-align: center; min-width: 1.8rem; }
 .pxd-tab button { width: 100%; min-height: 1.6rem; border: 0; background: #fff; color: #555; cursor: pointer; }
 .pxd-tab button[data-on="1"] { background: ${COLOURS.seen}; color: #fff; }
-.pxd-tab caption { caption-side: bottom; text-align: left; font-size: 12px; color: #444; max-width: 15rem; }
+.pxd-tab caption { caption-side: bottom; text-align: left; font-size: 12px; color: #444; max-width: 14rem; }
 .pxd .pxw-grid { display: grid; gap: 1px; background: #999; border: 1px solid #999; width: max-content; cursor: crosshair; }
 .pxd .pxw-cell { width: var(--cell); height: var(--cell); box-sizing: border-box; display: flex; }
 .pxd-sub { flex: 1; }
@@ -148,8 +148,8 @@ const CSS = `
 .pxd [data-kind="${K.seen}"] { background: ${COLOURS.seen}; }
 .pxd [data-kind="${K.blind}"] { background: ${hatch(COLOURS.blind, "#f6d28f")}; }
 .pxd [data-kind="${K.target}"] { background: ${COLOURS.target}; }
-.pxd [data-kind="${K.leak}"] { background: ${hatch(COLOURS.leak, "#fff")}; }
-.pxd .pxw-cell[data-target="1"] { box-shadow: inset 0 0 0 2px #000, inset 0 0 0 4px #fff; }
+.pxd [data-kind="${K.leak}"] { background: ${COLOURS.leak} ${hatch("transparent", "rgba(255,255,255,.55)")}; }
+.pxd .pxw-cell[data-target="1"] { outline: 3px solid #000; outline-offset: -3px; }
 .pxd-verdict { margin: .5rem 0 .2rem; font-size: 15px; }
 .pxd-verdict strong[data-leaks="1"] { color: ${COLOURS.leak}; }
 .pxd .pxw-status { margin: .2rem 0; font-size: 13px; }
@@ -229,18 +229,17 @@ function renderDesigner({ model, el }) {
   const legendEntry = (kind, text, extra = "") =>
     h("li", {}, h("span", { "data-kind": String(kind), "aria-hidden": "true", style: extra }), text);
   const root = h("figure", { class: "pxd", role: "group", "aria-label": "Mask designer" },
-    h("div", { class: "pxw-controls" }, kernel.box, colour.box, layers.box, same.box),
+    h("div", { class: "pxw-controls" }, kernel.box, colour.box, layers.box, same.box, rows.box, cols.box, chan.box),
     h("div", { class: "pxd-row" },
-      h("div", { class: "pxd-panel" }, h("h4", { text: "Layer-1 mask (click or Space to toggle a tap)" }),
-        presets, taps, table),
-      h("div", { class: "pxd-panel" }, h("h4", { text: "What reaches the target" }),
-        h("div", { class: "pxw-controls" }, rows.box, cols.box, chan.box), grid.grid)),
+      h("div", { class: "pxd-panel" }, h("h4", { text: "Layer-1 mask" }), presets, taps, table),
+      h("div", { class: "pxd-panel" }, h("h4", { text: "What reaches the target" }), grid.grid)),
     verdictLine, status,
     h("ul", { class: "pxw-legend", "aria-label": "Legend" },
-      legendEntry(K.target, "target", "box-shadow: inset 0 0 0 2px #fff"), legendEntry(K.seen, "reaches the target (field)"),
+      legendEntry(K.target, "target"), legendEntry(K.seen, "reaches the target (field)"),
       legendEntry(K.leak, "leak: at or after the target, yet reaches it"), legendEntry(K.blind, "blind spot"),
       legendEntry(K.unreached, "earlier, not reached"), legendEntry(K.future, "future, not reached")),
-    h("figcaption", { class: "pxw-caption", text: "Draw the first layer's mask (filled taps are read; hatched " +
+    h("figcaption", { class: "pxw-caption", text: "Draw the first layer's mask: click a tap, or move with the " +
+      "arrow keys and press Space (filled taps are read; hatched " +
       "taps lie after the centre in raster order, and a filled one there reads the future). The stack repeats it " +
       "n times, the later layers with the centre open as in mask B unless all layers are as designed. In RGB a " +
       "pixel is three stripes R, G, B; the table is the centre tap per colour, and clicking an entry makes its " +
@@ -282,8 +281,8 @@ function renderDesigner({ model, el }) {
     taps.setAttribute("aria-label", `${k} by ${k} mask taps: arrow keys move, Space toggles`);
     table.hidden = !s.rgb;
     table.replaceChildren(
-      h("caption", { text: "Centre tap of layer 1: may the output colour (row) read the input colour (column) of " +
-        "the pixel being predicted? Orange-red entries read the target's own or a later colour." }),
+      h("caption", { text: "Centre tap per colour: may the row's colour read the column's at the pixel " +
+        "being predicted? Orange-red: its own or a later colour." }),
       h("tr", {}, h("th", { scope: "col", text: "out \\ in" }), ...CHANNELS.map((n) => h("th", { scope: "col", text: n }))),
       ...CHANNELS.map((n, o) => h("tr", {}, h("th", { scope: "row", text: n }), ...CHANNELS.map((m, i) => {
         const on = s.table[3 * o + i];

@@ -63,8 +63,8 @@ def preset_taps(name: str, kernel_size: int) -> list:
     if name not in PRESETS:
         raise ValueError(f"preset must be one of {PRESETS}, got {name!r}.")
     k, c = check_kernel_size(kernel_size), kernel_size * kernel_size // 2
-    return [1 if name == "full" else 0 if name == "clear" else int(p < c or (p == c and name == "B"))
-            for p in range(k * k)]
+    return [1 if name == "full" else 0 if name == "clear"
+            else int(p < c or (p == c and name == "B")) for p in range(k * k)]
 
 
 def preset_table(name: str) -> list:
@@ -102,10 +102,10 @@ def as_mask(mask) -> torch.Tensor:
     mask = torch.as_tensor(mask, dtype=torch.float32)
     mask = mask[None, None] if mask.dim() == 2 else mask
     C = mask.shape[0] if mask.dim() == 4 else 0
-    if not (mask.dim() == 4 and C in (1, 3) and mask.shape[1] == C and mask.shape[2] == mask.shape[3]
-            and mask.shape[2] % 2 == 1):
-        raise ValueError(f"a designed mask has shape [k, k], [1, 1, k, k] or [3, 3, k, k] with k odd, "
-                         f"got {list(mask.shape)}: use MaskDesigner.mask() or masks.causal_mask().")
+    if not (mask.dim() == 4 and C in (1, 3) and mask.shape[1] == C
+            and mask.shape[2] == mask.shape[3] and mask.shape[2] % 2 == 1):
+        raise ValueError(f"a designed mask has shape [k, k], [1, 1, k, k] or [3, 3, k, k] with k "
+                         f"odd, got {list(mask.shape)}: use MaskDesigner.mask() or causal_mask().")
     if not ((mask == 0) | (mask == 1)).all():
         raise ValueError("a designed mask holds only 0 (closed tap) and 1 (open tap).")
     return mask
@@ -119,7 +119,8 @@ def layer_masks(mask, n_layers: int, all_as_designed: bool = False) -> list:
         raise ValueError(f"n_layers must be >= 1, got {n_layers}.")
     C, k = mask.shape[0], mask.shape[-1]
     opened = mask.clone()
-    opened[:, :, k // 2, k // 2] = torch.maximum(mask[:, :, k // 2, k // 2], torch.ones(C, C).tril())
+    c = k // 2
+    opened[:, :, c, c] = torch.maximum(mask[:, :, c, c], torch.ones(C, C).tril())  # out >= in
     return [mask] + [mask if all_as_designed else opened for _ in range(n_layers - 1)]
 
 
@@ -185,10 +186,11 @@ def verdict(counts: dict, rgb: bool = False) -> str:
 def check_mask(mask, n_layers: int, all_as_designed: bool = False, channel: int = 0) -> MaskReport:
     """(causal?, n_leaks, field size, blind-spot size) of a stack of n_layers of `mask`, for output
     colour `channel`, on an image large enough that no border clips the field: (2nr + 1) square,
-    target in the middle, r = k // 2. For RGB a mask is causal only if it is for channels 0, 1, 2."""
+    target in the middle, r = k // 2. An RGB mask is causal only if it is for channels 0, 1, 2."""
     mask = as_mask(mask)
     n = n_layers * (mask.shape[-1] // 2)
-    _, _, counts = design_field(mask, n_layers, (2 * n + 1, 2 * n + 1), (n, n), channel, all_as_designed)
+    size = (2 * n + 1, 2 * n + 1)
+    _, _, counts = design_field(mask, n_layers, size, (n, n), channel, all_as_designed)
     return MaskReport(counts["leaks"] == 0, counts["leaks"], counts["field"], counts["blind"])
 
 
@@ -231,22 +233,26 @@ class MaskDesigner(anywidget.AnyWidget):
     def __init__(self, kernel_size=3, preset="A", rgb=False, n_layers=3, image_size=(10, 11),
                  target=None, **kwargs):
         H, W = image_size
-        kwargs.setdefault("taps", preset_taps(preset, kernel_size) if kernel_size in KERNEL_SIZES else [])
+        if kernel_size in KERNEL_SIZES:  # else the trait refuses it, with the reason
+            kwargs.setdefault("taps", preset_taps(preset, kernel_size))
         kwargs.setdefault("channel_taps", preset_table(preset))
-        super().__init__(kernel_size=kernel_size, rgb=rgb, n_layers=n_layers, image_size=tuple(image_size),
-                         target=tuple(target) if target is not None else (H * 2 // 3, W // 2), **kwargs)
+        target = tuple(target) if target is not None else (H * 2 // 3, W // 2)
+        super().__init__(kernel_size=kernel_size, rgb=rgb, n_layers=n_layers,
+                         image_size=tuple(image_size), target=target, **kwargs)
         self._update()
 
     @t.validate("kernel_size")
     def _check_kernel(self, proposal):
         if proposal["value"] not in KERNEL_SIZES:
-            raise t.TraitError(f"kernel_size must be one of {KERNEL_SIZES}, got {proposal['value']!r}.")
+            raise t.TraitError(f"kernel_size must be one of {KERNEL_SIZES}, "
+                               f"got {proposal['value']!r}.")
         return proposal["value"]
 
     @t.validate("n_layers")
     def _check_layers(self, proposal):
         if not 1 <= proposal["value"] <= self.max_layers:
-            raise t.TraitError(f"n_layers must lie in [1, {self.max_layers}], got {proposal['value']}.")
+            raise t.TraitError(f"n_layers must lie in [1, {self.max_layers}], "
+                               f"got {proposal['value']}.")
         return proposal["value"]
 
     @t.validate("image_size")
@@ -287,9 +293,10 @@ class MaskDesigner(anywidget.AnyWidget):
 
     def settings(self) -> dict:
         """The page's settings object (designer.js designerSettings), in Python names."""
-        return dict(kernel_size=self.kernel_size, taps=list(self.taps), table=list(self.channel_taps),
-                    rgb=self.rgb, n_layers=self.n_layers, all_as_designed=self.all_as_designed,
-                    image_size=tuple(self.image_size), target=tuple(self.target), channel=self.channel)
+        return dict(kernel_size=self.kernel_size, taps=list(self.taps),
+                    table=list(self.channel_taps), rgb=self.rgb, n_layers=self.n_layers,
+                    all_as_designed=self.all_as_designed, image_size=tuple(self.image_size),
+                    target=tuple(self.target), channel=self.channel)
 
     def mask(self) -> torch.Tensor:
         """The designed (layer-1) mask, float [C, C, k, k] (C = 3 for RGB), out colour first."""
@@ -300,7 +307,8 @@ class MaskDesigner(anywidget.AnyWidget):
 
     def model(self, hidden_channels=None, color_levels=2) -> DesignedStack:
         """A fresh DesignedStack with this mask and these layers (random weights)."""
-        return DesignedStack(self.mask(), self.n_layers, self.all_as_designed, hidden_channels, color_levels)
+        return DesignedStack(self.mask(), self.n_layers, self.all_as_designed, hidden_channels,
+                             color_levels)
 
     def field(self):
         """(reach bool [C, H, W], kinds long [C, H, W]): what the page draws."""
@@ -334,11 +342,12 @@ class MaskDesigner(anywidget.AnyWidget):
 
     def set_channel_tap(self, out: int, inp: int, on: bool = True):
         """Open (or close) the centre tap from input colour `inp` to output colour `out` (0 = R)."""
-        self.channel_taps = [int(on) if p == 3 * out + inp else v for p, v in enumerate(self.channel_taps)]
+        self.channel_taps = [int(on) if p == 3 * out + inp else v
+                             for p, v in enumerate(self.channel_taps)]
 
     def set_mask(self, mask):
-        """Load a mask [k, k], [1, 1, k, k] or [3, 3, k, k] (same taps off the centre for every colour
-        pair, as masks.causal_mask makes them)."""
+        """Load a mask [k, k], [1, 1, k, k] or [3, 3, k, k] (same taps off the centre for every
+        colour pair, as masks.causal_mask makes them)."""
         mask = as_mask(mask)
         C, k = mask.shape[0], mask.shape[-1]
         off = mask.clone()
@@ -357,4 +366,5 @@ class MaskDesigner(anywidget.AnyWidget):
 
 
 __all__ = ["MaskDesigner", "MaskReport", "DesignedStack", "check_mask", "design_field", "verdict",
-           "layer_masks", "designed_mask", "preset_taps", "preset_table", "resize_taps", "designer_bundle"]
+           "layer_masks", "designed_mask", "preset_taps", "preset_table", "resize_taps",
+           "designer_bundle"]

@@ -20,9 +20,10 @@ def inline_modules(*names: str) -> str:
         text = (HERE / name).read_text()
         missing = [dep for dep in _IMPORT.findall(text) if dep not in names[:n]]
         if missing:
-            raise RuntimeError(f"{name} imports {missing}: list them before it in inline_modules().")
+            raise RuntimeError(f"{name} imports {missing}: list them before it.")
         text = _IMPORT.sub("", text)
         if re.search(r'^\s*import\b.*"\./', text, re.M):
-            raise RuntimeError(f"{name}: write each relative import on one line, `import {{ a, b }} from \"./x.js\";`.")
+            raise RuntimeError(f"{name}: write each relative import on one line, "
+                               '`import { a, b } from "./x.js";`.')
         parts.append(text)
     return "\n".join(parts)

@@ -93,7 +93,8 @@ def test_widget_state_is_plain_and_carries_its_module():
 def test_package_ships_every_widget_module():
     """pyproject's package data (a glob) covers every .js file a widget bundle inlines."""
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["pixelcnn_lib"]
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    globs = [g for key in ("*", "pixelcnn_lib") for g in data.get(key, [])]
     shipped = {p.name for g in globs for p in (ROOT / "pixelcnn_lib").glob(g)}
     assert {"field.js", "dom.js", "widgets.js", "designer.js"} <= shipped
 

@@ -20,6 +20,7 @@ import torch
 
 from test_book_browser import (CHROMIUM, book_pages, browser, check_page, saved_widget_models,  # noqa: F401
                                serve, unavailable)
+from designer_browser import check_designers
 from widget_demo_book import TRAINED, build
 
 pytestmark = pytest.mark.browser
@@ -53,14 +54,43 @@ def test_demo_book_widgets_draw_pythons_maps(demo_html, browser):
     assert len(report["trained"]) >= 2 * 3 and any(s["used"] for s in report["trained"])
 
 
+def test_demo_book_designer_draws_pythons_fields(demo_html, browser):
+    """Taps clicked and toggled by keyboard, presets, layers, target, kernel size, colour table: after
+    every step the drawn field, leaks, counts and verdict are MaskDesigner's (dependency_map)."""
+    report: dict = {}
+    with serve(demo_html) as site:
+        context = browser.new_context()
+        errors: list[str] = []
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e: errors.append(f"uncaught exception: {e}"))
+            page.goto(f"{site}/book/widgets.html", wait_until="load")
+            problems = check_designers(page, (demo_html / "book" / "widgets.html").read_text(), report)
+        finally:
+            context.close()
+    problems += [f"console error: {e}" for e in errors if "THEBE_JS_URL" not in e]
+    assert not problems, "\n".join(problems)
+    steps = report["designer"]
+    assert len(steps) >= 2 * 12 and all(s.get("ok") for s in steps)
+    verdicts = {s["verdict"].split(" ")[0].rstrip(",") for s in steps}
+    assert verdicts == {"causal", "leaks"}, verdicts
+    assert any(s["counts"]["blind"] and not s["counts"]["leaks"] for s in steps), "no blind spot compared"
+    assert {s["rgb"] for s in steps} == {True, False} and {s["kernel"] for s in steps} >= {3, 5, 7}
+
+
 def test_demo_book_widget_state_is_current_and_small(demo_html):
     """The saved maps are exactly the library's for the demo's model, and each widget's saved state
     (what every chapter notebook and page carries) stays small."""
+    from pixelcnn_lib.designer import designer_bundle
     from pixelcnn_lib.widgets import esm_bundle
 
     models = saved_widget_models((demo_html / "book" / "widgets.html").read_text())
     ours = {mid: m for mid, m in models.items() if "_pxw_view" in m["state"]}
     assert len(ours) >= 5
+    designers = [m["state"] for m in models.values() if m["state"].get("_anywidget_id", "").endswith(".MaskDesigner")]
+    assert len(designers) == 2 and all(d["_esm"] == designer_bundle() for d in designers)
+    assert all(len(json.dumps({k: v for k, v in d.items() if k != "_esm"})) < 5_000 for d in designers)
     for mid, m in ours.items():
         s = m["state"]
         assert s["_esm"] == esm_bundle()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build a one-page scratch book that shows all three widgets, configured like the real book
+"""Build a one-page scratch book that shows every widget (MaskDesigner included), configured like the real book
 (same vendored JavaScript, same `nb_ipywidgets_js`), to test the widgets in a browser before
 any chapter uses them:
 
@@ -44,6 +44,8 @@ CELLS = [
     "ReceptiveFieldExplorer(arch='two_stacks', n_layers=2, kernel_size=5, image_size=(1, 7), target=(0, 3))",
     TRAINED + "\nviews[0]",
     "views[1]",
+    "from pixelcnn_lib.widgets import MaskDesigner\nMaskDesigner(kernel_size=3, preset='A', n_layers=3)",
+    "MaskDesigner(kernel_size=5, preset='B', rgb=True, n_layers=2, image_size=(6, 7), target=(3, 3), channel=1)",
 ]
 
 
@@ -55,12 +57,17 @@ def build(dest: Path) -> Path:
     if vendor.exists():
         shutil.rmtree(vendor)
     shutil.copytree(ROOT / "book" / "_vendor", vendor)
+    for name, folder in book_cfg["sphinx"].get("local_extensions", {}).items():  # next to the config
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / folder / f"{name}.py", dest / folder)
     sphinx["html_static_path"] = ["_vendor"]
-    sphinx.pop("bibtex_reference_style", None)
+    for key in [k for k in sphinx if k.startswith("bibtex_")]:  # no bibliography here
+        sphinx.pop(key)
     shutil.copy2(ROOT / "book" / "images" / "favicon.svg", dest / "favicon.svg")  # else the browser logs a 404
     cfg = {"title": "Widget demo", "only_build_toc_files": True, "execute": {"execute_notebooks": "off"},
            "exclude_patterns": ["_build", "_vendor", ".*"], "html": {"favicon": "favicon.svg"},
-           "sphinx": {"config": sphinx}}
+           "sphinx": {"config": sphinx,  # the book's own HTML fixes too (tools/sphinx_local.py)
+                      "local_extensions": book_cfg["sphinx"].get("local_extensions", {})}}
     (dest / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # order matters: require.js first
     # The notebook sits in book/, as the chapters do, so the vendored scripts load from a sub-folder page.
     (dest / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: book/widgets\n")
