@@ -148,6 +148,9 @@ def main(argv=None):
             PermissionError) as e:
         print(f"pixelcnn {args.command}: error: {one_line(e)}", file=sys.stderr)
         return USAGE_ERROR
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside training: no checkpoint for this
+        print(f"pixelcnn {args.command}: interrupted.", file=sys.stderr)
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import inspect
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -68,7 +69,8 @@ def train(args):
             with open(out / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
         status = 0
-        try:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when told to (torchrun,
+        try:                                                         # schedulers), as on Ctrl-C
             history = train_model(
                 model, train_data, val_data, epochs=s["epochs"], max_steps=s["max_steps"],
                 batch_size=s["batch_size"], lr=s["lr"], weight_decay=s["weight_decay"],

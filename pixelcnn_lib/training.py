@@ -69,18 +69,22 @@ class _Position:
 
 @contextmanager
 def _stop_requests():
-    """Turn the first Ctrl-C (and SIGTERM, where it already raises KeyboardInterrupt) into a flag
-    the loop reads between steps, so it stops on a consistent state; a second press acts at once."""
-    requested, previous = [], {}
+    """Turn Ctrl-C (and SIGTERM, where it already raises KeyboardInterrupt) into a flag the loop
+    reads between steps, so it stops on a consistent state. Copies of the signal within a second
+    (torchrun forwards the terminal's Ctrl-C to processes that got it already) count once; a
+    second press after that interrupts at once."""
+    requested = []
+    previous = {}
+
+    def request(signum, frame):
+        if requested and time.monotonic() - requested[0] > 1.0:
+            raise KeyboardInterrupt
+        if not requested:
+            requested.append(time.monotonic())
     if threading.current_thread() is threading.main_thread():
-        def request(signum, frame):
-            requested.append(signum)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is signal.default_int_handler:
-                previous[sig] = signal.getsignal(sig)
-                signal.signal(sig, request)
+                previous[sig] = signal.signal(sig, request)
     try:
         yield requested
     finally:
