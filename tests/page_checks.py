@@ -86,7 +86,9 @@ WHERE_JS = """() => { window.__pxcWhere = el => {
     const n = [...document.querySelectorAll("div.cell")].indexOf(cell) + 1;
     const part = el.closest(".cell_output, .output") ? "output" : "code";
     const sec = cell.closest("section[id]");
-    return `code cell ${n} (${part}${sec ? ", section #" + sec.id : ""})`;
+    const pre = cell.querySelector(".cell_input pre");  // hidden inputs are not on the page
+    const first = pre ? pre.textContent.trim().split("\\n")[0].slice(0, 40) : "";
+    return `code cell ${n} (${part}${sec ? ", section #" + sec.id : ""}${first ? ", code: " + first : ""})`;
   }
   const sec = el.closest("section[id]");
   const tag = (el.closest("p, li, td, th, figcaption, caption, h1, h2, h3, h4, dt, dd") || el).tagName;
