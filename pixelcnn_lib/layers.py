@@ -72,21 +72,21 @@ def pointwise_conv(in_channels, out_channels, in_groups, out_groups):
 
 
 def mirrored_init(conv, out_groups):
-    """Zero the bias and pair the output channels of each colour group as (w, -w).
+    """Make the first two output channels of each colour group a pair (w, -w) with zero bias.
 
-    For a layer that feeds a ReLU: one channel of each pair is positive for every input, so
+    For a layer that feeds a ReLU: one channel of the pair is positive for every input, so
     no colour group starts dead. (With PyTorch's default init and 3-5 channels per group, the
     biases can keep a whole group negative for every input; G and B then never learn from
     the current R.) relu(u) and relu(-u) together keep u whole, as a CReLU does (Shang et al.
     2016, arXiv 1603.05201). Layers given the same groups get the same pairs, so their sum
-    is paired too.
+    is paired too. The other channels keep PyTorch's init.
     """
     with torch.no_grad():
-        conv.bias.zero_()
         for group in out_groups.unique():
             rows = (out_groups == group).nonzero().flatten()
-            half = len(rows) // 2
-            conv.weight[rows[1:2 * half:2]] = -conv.weight[rows[0:2 * half:2]]
+            if len(rows) >= 2:
+                conv.weight[rows[1]] = -conv.weight[rows[0]]
+                conv.bias[rows[:2]] = 0
 
 
 def down_shift(x):

@@ -126,8 +126,8 @@ class GatedPixelCNN(AutoregressiveImageModel):
     `n_classes`, each gated block adds a learned per-class bias inside its gate.
     `dilations` (one per gated block) widens the field without more parameters;
     `gated` and `two_stacks` switch off the gate / the vertical stack for comparisons.
-    The layers feeding the head's ReLUs start from `mirrored_init`, so that no colour group
-    of a narrow RGB model starts dead.
+    In colour models the layers feeding the head's ReLUs start from `mirrored_init`, so
+    that no colour group of a narrow model starts dead.
     """
 
     def __init__(self, in_channels=1, color_levels=256, hidden_channels=64, n_layers=15,
@@ -161,10 +161,12 @@ class GatedPixelCNN(AutoregressiveImageModel):
             nn.ReLU(), pointwise_conv(skip_channels, head_channels, skip_groups, head_groups),
             nn.ReLU(), pointwise_conv(head_channels, C * color_levels, head_groups, self.logit_groups()))
         # Start both head ReLUs alive in every colour group: the skip convs (whose sum the
-        # first ReLU sees) and the head's first 1x1 get paired (w, -w) rows and no bias.
-        for block in self.blocks:
-            mirrored_init(block.skip, skip_groups)
-        mirrored_init(self.head[1], head_groups)
+        # first ReLU sees) and the head's first 1x1 get one (w, -w) pair per group, bias 0.
+        # Greyscale keeps PyTorch's init: its one group holds every channel.
+        if C > 1:
+            for block in self.blocks:
+                mirrored_init(block.skip, skip_groups)
+            mirrored_init(self.head[1], head_groups)
 
     def logits_from_float(self, x, y=None):
         v, h, _ = self.causal(x, x)

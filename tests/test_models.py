@@ -101,6 +101,22 @@ def test_every_colour_group_starts_alive_in_narrow_rgb_models(hidden, variant):
         assert not dead, f"seed {seed}: no dependence of {', '.join(dead)}"
 
 
+def test_the_alive_init_pairs_each_colour_group_and_leaves_greyscale_alone(monkeypatch):
+    torch.manual_seed(0)
+    rgb = GatedPixelCNN(3, 4, 9, 3, skip_channels=12)
+    for conv, per_group in [(b.skip, 4) for b in rgb.blocks] + [(rgb.head[1], 4)]:
+        w = conv.weight[:, :, 0, 0]
+        for first in range(0, 3 * per_group, per_group):  # one (w, -w) pair per group, no bias
+            assert torch.equal(w[first + 1], -w[first]) and not conv.bias[first:first + 2].any()
+            assert not torch.equal(w[first + 2], -w[first + 1])  # the rest keep PyTorch's init
+    torch.manual_seed(0)
+    grey = GatedPixelCNN(1, 4, 9, 3).state_dict()
+    monkeypatch.setattr("pixelcnn_lib.models.mirrored_init", lambda conv, groups: None)
+    torch.manual_seed(0)
+    default = GatedPixelCNN(1, 4, 9, 3).state_dict()
+    assert all(torch.equal(grey[k], default[k]) for k in default)
+
+
 def test_gating_keeps_colour_groups_when_width_is_not_a_multiple_of_three():
     """Gate halves pair channel k with k + h: both must lie in the same colour group."""
     for h in (3, 4, 5, 7, 64, 65):
