@@ -45,7 +45,8 @@ CELLS = [
     TRAINED + "\nviews[0]",
     "views[1]",
     "from pixelcnn_lib.widgets import MaskDesigner\nMaskDesigner(kernel_size=3, preset='A', n_layers=3)",
-    "MaskDesigner(kernel_size=5, preset='B', rgb=True, n_layers=2, image_size=(6, 7), target=(3, 3), channel=1)",
+    "MaskDesigner(kernel_size=5, preset='B', rgb=True, n_layers=2,\n"
+    "             image_size=(6, 7), target=(3, 3), channel=1)",
 ]
 
 
