@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import exercises as tool  # noqa: E402
 
 EXERCISES = [(n, ex) for n, exs in tool.CHAPTERS.items() for ex in exs]
+WIDTH = 78  # the book's code box: a longer code or output line scrolls sideways
 
 
 def solution_code(ex) -> str:
@@ -40,6 +41,25 @@ def run_check(ex, namespace) -> str:
     with contextlib.redirect_stdout(out):
         exec(ex.check_source(), namespace)  # must not raise, whatever the reader wrote
     return out.getvalue().strip()
+
+
+def assert_fits(printed: str, where: str) -> None:
+    """Every line a check printed fits the book's code box."""
+    long = [line for line in printed.splitlines() if len(line) > WIDTH]
+    assert not long, f"{where}: printed lines over {WIDTH} characters: {long}"
+
+
+def printed_by_check(function: str, reader) -> str:
+    import pixelcnn_lib.exercises as exercises
+    check = getattr(exercises, "check_" + function.removeprefix("my_"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert check(reader) is None  # prints its verdict, echoes nothing under the cell
+    return out.getvalue().strip()
+
+
+def words(text: str) -> list:
+    return text.split()
 
 
 # ----------------------------------------------------------------------------- the cells
@@ -59,8 +79,8 @@ def test_cells_are_well_formed(chapter):
         assert tool.TAG in cell.metadata["tags"]
         if cell.cell_type == "code":
             compile(cell.source, cell.id, "exec")
-            long = [line for line in cell.source.splitlines() if len(line) > 88]
-            assert not long, f"{cell.id}: lines over 88 characters: {long}"
+            long = [line for line in cell.source.splitlines() if len(line) > WIDTH]
+            assert not long, f"{cell.id}: lines over {WIDTH} characters: {long}"
     checks = [c for c in cells if c.id.endswith("-check")]
     assert checks and all("remove-input" in c.metadata["tags"] for c in checks)
     for ex in tool.CHAPTERS[chapter]:
@@ -68,7 +88,8 @@ def test_cells_are_well_formed(chapter):
         assert ex.stub.count('"""') == 2, f"{ex.function}: the stub needs a docstring"
         code = solution_code(ex)
         compile(code, ex.function, "exec")
-        assert all(len(line) <= 88 for line in code.splitlines()), ex.function
+        long = [line for line in code.splitlines() if len(line) > WIDTH]
+        assert not long, f"{ex.function}: solution lines over {WIDTH} characters: {long}"
         assert ex.solution_markdown().startswith("<details>")  # collapsed, never executed
 
 
@@ -79,6 +100,7 @@ def test_stubs_report_missing_and_nothing_raises(chapter):
         exec(ex.stub, namespace)
         message = run_check(ex, namespace)
         assert message == f"missing: fill in `{ex.function}` above, then run this cell again."
+        assert_fits(message, ex.function)
 
 
 @pytest.mark.parametrize("chapter", sorted(tool.CHAPTERS))
@@ -89,11 +111,15 @@ def test_solutions_pass(chapter):
         exec(solution_code(ex), namespace)
         message = run_check(ex, namespace)
         assert re.match(r"all \d+ cases passed", message), f"{ex.function}: {message}"
+        assert_fits(message, ex.function)
 
 
 def test_a_stub_called_by_a_solution_is_named():
     verdict = JUDGES["my_gated_block"][1](_gated_block_with_stub_gate)
     assert verdict.status == "missing" and "`my_gate`" in verdict.message
+    printed = printed_by_check("my_gated_block", _gated_block_with_stub_gate)
+    assert_fits(printed, "my_gated_block")
+    assert words(printed) == words(verdict.message)
 
 
 def _gated_block_with_stub_gate(block, v, h):
@@ -249,6 +275,20 @@ def test_usual_mistakes_are_caught_and_named(function, wrong, case, reason):
     assert verdict.case.startswith(case), verdict.message
     assert verdict.message.startswith(f"case '{verdict.case}' failed: ")
     assert reason in verdict.message, verdict.message
+    printed = printed_by_check(function, wrong)  # the verdict as the page shows it
+    assert_fits(printed, function)
+    assert words(printed) == words(verdict.message)  # wrapped, not cut
+
+
+def test_printed_verdicts_are_wrapped_not_cut():
+    from pixelcnn_lib.exercises.core import wrapped
+    message = "case 'x' failed: " + "a long reason " * 12 + "\nsecond line " + "z" * 90
+    text = wrapped(message)
+    assert_fits(text, "wrapped")
+    assert "".join(text.split()) == "".join(message.split())  # no character lost
+    assert words(text)[:5] == ["case", "'x'", "failed:", "a", "long"]  # words kept whole
+    assert any(line.startswith("second line") for line in text.splitlines())  # break kept
+    assert wrapped("all 3 cases passed.") == "all 3 cases passed."
 
 
 def test_every_exercise_has_a_usual_mistake_tested():
@@ -260,13 +300,10 @@ def test_every_exercise_has_a_usual_mistake_tested():
     lambda: 0, "not a function"], ids=["raises", "none", "string", "ragged", "no-args", "str"])
 @pytest.mark.parametrize("function", sorted(JUDGES))
 def test_checks_never_raise_whatever_the_reader_wrote(function, reader):
-    import pixelcnn_lib.exercises as exercises
-    check = getattr(exercises, "check_" + function.removeprefix("my_"))
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert check(reader) is None  # prints its verdict, echoes nothing under the cell
+    printed = printed_by_check(function, reader)
     verdict = JUDGES[function][1](reader)
-    assert verdict.status == "failed" and out.getvalue().strip() == verdict.message
+    assert verdict.status == "failed" and words(printed) == words(verdict.message)
+    assert_fits(printed, function)
 
 
 def test_a_numeric_check_does_not_print_the_answer():

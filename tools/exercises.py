@@ -14,10 +14,11 @@ Design
   bottom with every stub unfilled.
 * The cell after the stub is one line, `check_<piece>(my_<piece>)`, from
   `pixelcnn_lib.exercises`. It compares the reader's function with the library's own on random
-  inputs and named edge cases and prints one line: "missing: fill in ...", "case '...' failed:
-  <why>" (naming the usual mistake when the result matches one) or "all N cases passed". It
-  never raises and never prints the answer. Its input is hidden in the book (tag
-  `remove-input`): the page shows the verdict right under the stub.
+  inputs and named edge cases and prints one verdict: "missing: fill in ...", "case '...'
+  failed: <why>" (naming the usual mistake when the result matches one) or "all N cases
+  passed", wrapped to 78 characters a line. It never raises and never prints the answer.
+  Its input is hidden in the book (tag `remove-input`): the page shows the verdict right
+  under the stub.
 * The solution is a markdown cell holding `<details><summary>` around a fenced python block, so
   the chapter never executes it (it would overwrite the reader's function). `<details>` opens
   with one click in the Jupyter Book build (checked in a scratch book) and in Jupyter and Colab,
@@ -91,7 +92,8 @@ def stub(imports: str, signature: str, docstring: str) -> str:
 
 
 # ----------------------------------------------------------------------------- the exercises
-# Code lines stay within 88 characters (the book's limit); tests/test_exercises.py checks it.
+# Code lines stay within 78 characters: the book's code box shows no more without scrolling
+# sideways. tests/test_exercises.py checks it.
 
 CH1 = [
     Exercise(
@@ -109,9 +111,11 @@ log p(x) in nats for each image, by the chain rule.
     Returns a float tensor [B]."""),
         """\
 def my_log_prob(logits, x):
-    log_p = torch.log_softmax(logits, dim=1)      # log p(level | past), every sub-pixel
-    observed = log_p.gather(1, x[:, None])[:, 0]  # the observed level: [B, C, H, W]
-    return observed.sum(dim=(1, 2, 3))            # chain rule: the logs add up"""),
+    # log p(level | past), for every sub-pixel and every level
+    log_p = torch.log_softmax(logits, dim=1)
+    # the log-probability of the level that occurred: [B, C, H, W]
+    observed = log_p.gather(1, x[:, None])[:, 0]
+    return observed.sum(dim=(1, 2, 3))   # chain rule: the logs add up"""),
     Exercise(
         "my_bits_per_dim", "bits per dimension of a test set",
         "`evaluate` reports bits per dimension from *summed* log-likelihoods: all the nats of the\n"
@@ -129,7 +133,7 @@ def my_bits_per_dim(batches):
     total_nats, n_dims = 0.0, 0
     for logits, x in batches:
         total_nats += F.cross_entropy(logits, x, reduction="sum").item()
-        n_dims += x.numel()                      # every sub-pixel of every image
+        n_dims += x.numel()   # every sub-pixel of every image
     return total_nats / (n_dims * math.log(2))   # divide once, at the end"""),
 ]
 
@@ -141,18 +145,19 @@ CH2 = [
         "before the centre in raster order are open; the centre is closed by type A and open in\n"
         "type B; everything after it is closed.",
         stub("import torch", "def my_causal_mask(kernel_size, mask_type):", """\
-The k x k mask (1 = may read, 0 = may not) of a one-channel causal kernel.
+The mask of a one-channel causal kernel (1 = may read, 0 = may not).
 
-    kernel_size: an odd k; mask_type: "A" (first layer) or "B" (later layers).
-    Returns a float tensor [k, k]."""),
+    kernel_size: an odd k; mask_type: "A" (first layer) or "B" (later
+    layers). Returns a float tensor [k, k]."""),
         """\
 def my_causal_mask(kernel_size, mask_type):
-    k, c = kernel_size, kernel_size // 2    # c: row and column of the centre
+    k, c = kernel_size, kernel_size // 2   # c: row and column of the centre
     mask = torch.zeros(k, k)
-    mask[:c, :] = 1                         # every row above the centre
-    mask[c, :c] = 1                         # the centre row, left of the centre
+    mask[:c, :] = 1                        # every row above the centre
+    mask[c, :c] = 1                        # the centre row, left of it
     if mask_type == "B":
-        mask[c, c] = 1                      # B: the centre holds only past features
+        # type B: the centre holds only features of the past
+        mask[c, c] = 1
     return mask"""),
     Exercise(
         "my_colour_mask", "the colour rule at the centre",
@@ -166,18 +171,20 @@ def my_causal_mask(kernel_size, mask_type):
              """\
 The causal mask of a colour convolution: float [out, in, k, k].
 
-    in_groups[i] and out_groups[o] (LongTensors) are the colours (0 = R, 1 = G,
-    2 = B) of input channel i and output channel o. Off the centre: the
-    one-channel rule for every pair; at the centre: the colour rule of mask_type."""),
+    in_groups[i] and out_groups[o] (LongTensors) are the colours
+    (0 = R, 1 = G, 2 = B) of input channel i and output channel o. Off the
+    centre: the one-channel rule for every pair; at the centre: the colour
+    rule of mask_type."""),
         """\
 def my_colour_mask(kernel_size, mask_type, in_groups, out_groups):
     k, c = kernel_size, kernel_size // 2
     mask = torch.zeros(len(out_groups), len(in_groups), k, k)
-    mask[:, :, :c, :] = 1                                   # rows above the centre
-    mask[:, :, c, :c] = 1                                   # left of the centre
-    out_g, in_g = out_groups[:, None], in_groups[None, :]   # [out, 1] and [1, in]
+    mask[:, :, :c, :] = 1                # rows above the centre
+    mask[:, :, c, :c] = 1                # left of the centre
+    # [out, 1] and [1, in]: compared, they give every pair of channels
+    out_g, in_g = out_groups[:, None], in_groups[None, :]
     earlier = out_g > in_g if mask_type == "A" else out_g >= in_g
-    mask[:, :, c, c] = earlier.float()                      # the colour rule
+    mask[:, :, c, c] = earlier.float()   # the colour rule
     return mask"""),
 ]
 
@@ -200,10 +207,11 @@ def my_masked_field(target, image_size, n_layers, kernel_size=3):
     H, W = image_size
     r = kernel_size // 2
     before = [(di, dj) for di in range(-r, 1) for dj in range(-r, r + 1)
-              if di < 0 or dj < 0]                   # taps before the centre
+              if di < 0 or dj < 0]        # taps before the centre
     need = {tuple(target)}
-    for layer in range(n_layers, 0, -1):             # from the last layer down
-        taps = before if layer == 1 else before + [(0, 0)]   # B reads its centre
+    for layer in range(n_layers, 0, -1):  # from the last layer down
+        # type B (every layer but the first) also reads its centre
+        taps = before if layer == 1 else before + [(0, 0)]
         need = {(i + di, j + dj) for i, j in need for di, dj in taps
                 if 0 <= i + di < H and 0 <= j + dj < W}
     field = torch.zeros(H, W, dtype=torch.bool)
@@ -219,10 +227,10 @@ def my_masked_field(target, image_size, n_layers, kernel_size=3):
         "reach as far right, and its bounding box shrinks with it. (Computing it from\n"
         "`my_masked_field` is allowed too.)",
         stub("import torch", "def my_blind_spot(target, image_size, n_layers):", """\
-Bool [H, W]: the blind spot of `target` after n_layers masked 3x3 layers.
+The blind spot of `target` after n_layers masked 3x3 layers.
 
-    The earlier pixels (in raster order) inside the bounding box of the
-    receptive field that the field does not contain."""),
+    Returns bool [H, W]: the earlier pixels (in raster order) inside the
+    bounding box of the receptive field that the field does not contain."""),
         """\
 def my_blind_spot(target, image_size, n_layers):
     H, W = image_size
@@ -230,7 +238,8 @@ def my_blind_spot(target, image_size, n_layers):
     reach = min(n_layers, i, W - 1 - j)   # a step right costs a step up
     blind = torch.zeros(H, W, dtype=torch.bool)
     for up in range(1, i + 1):
-        for right in range(up + 1, reach + 1):   # further right than up: no path
+        # further right than up: no path reaches it
+        for right in range(up + 1, reach + 1):
             blind[i - up, j + right] = True
     return blind"""),
 ]
@@ -242,7 +251,7 @@ CH4 = [
         "right of $(i, j)$. Before it reaches the horizontal stack it moves one row down, so that\n"
         "row $i$ holds what was computed for row $i - 1$. Write `my_down_shift`.",
         stub("import torch\nimport torch.nn.functional as F", "def my_down_shift(x):", """\
-Move every row of x [B, C, H, W] one row down: row i then holds row i - 1.
+Move every row of x [B, C, H, W] one row down: row i holds row i - 1.
 
     Row 0 becomes zeros, the last row drops out, the shape stays the same."""),
         """\
@@ -262,15 +271,17 @@ def my_down_shift(x):
              "def my_vertical_stack(x, weight, bias):", """\
 The vertical stack as the horizontal stack receives it: [B, out, H, W].
 
-    x: [B, in, H, W]; weight: [out, in, r + 1, k], the rows above and through
-    the centre of a k x k kernel (r = k // 2); bias: [out]. Row i of the result
-    may depend only on rows above row i."""),
+    x: [B, in, H, W]; weight: [out, in, r + 1, k], the rows above and
+    through the centre of a k x k kernel (r = k // 2); bias: [out].
+    Row i of the result may depend only on rows above row i."""),
         """\
 def my_vertical_stack(x, weight, bias):
     r = weight.shape[-1] // 2
-    padded = F.pad(x, (r, r, r, 0))              # left, right, top, bottom: none below
-    out = F.conv2d(padded, weight, bias)         # row i reads rows i - r .. i
-    return F.pad(out, (0, 0, 1, 0))[:, :, :-1]   # shifted: rows i - r - 1 .. i - 1"""),
+    # pad (left, right, top, bottom): r zero rows on top, none below
+    padded = F.pad(x, (r, r, r, 0))
+    out = F.conv2d(padded, weight, bias)   # row i reads rows i - r .. i
+    # shifted down: row i reads rows i - r - 1 .. i - 1
+    return F.pad(out, (0, 0, 1, 0))[:, :, :-1]"""),
 ]
 
 CH5 = [
@@ -280,9 +291,9 @@ CH5 = [
         "and a gate half $g$ (the last $n$) and returns $\\tanh(f) \\odot \\sigma(g)$. Write\n"
         "`my_gate`.",
         stub("import torch", "def my_gate(x):", """\
-tanh(f) * sigmoid(g) for x [B, 2n, H, W]; f: the first n channels, g: the last n.
+tanh(f) * sigmoid(g) for x [B, 2n, H, W], split into halves f and g.
 
-    Returns [B, n, H, W]."""),
+    f: the first n channels, g: the last n. Returns [B, n, H, W]."""),
         """\
 def my_gate(x):
     n = x.shape[1] // 2
@@ -297,15 +308,17 @@ def my_gate(x):
         "state and the skip.",
         stub("import torch\nfrom pixelcnn_lib.layers import down_shift",
              "def my_gated_block(block, v, h):", """\
-(v, h, skip) of a type-B GatedBlock without labels, from its convolutions.
+(v, h, skip) of a GatedBlock (type B, no labels) from its convolutions.
 
-    block: a pixelcnn_lib.layers.GatedBlock; v, h: [B, n, H, W], its vertical
-    and horizontal inputs. Use block.v_conv, block.h_conv, block.v_to_h,
-    block.h_out, block.skip, down_shift and a gate (your my_gate)."""),
+    block: a pixelcnn_lib.layers.GatedBlock; v, h: [B, n, H, W], its
+    vertical and horizontal inputs. Use block.v_conv, block.h_conv,
+    block.v_to_h, block.h_out, block.skip, down_shift and a gate (your
+    my_gate)."""),
         """\
 def my_gated_block(block, v, h):
-    v_pre = block.v_conv(v)                                    # rows above and this row
-    h_pre = block.h_conv(h) + block.v_to_h(down_shift(v_pre))  # the link, shifted down
+    v_pre = block.v_conv(v)   # rows above and this row
+    # the link from the vertical stack, shifted one row down
+    h_pre = block.h_conv(h) + block.v_to_h(down_shift(v_pre))
     gated = my_gate(h_pre)
     return my_gate(v_pre), h + block.h_out(gated), block.skip(gated)"""),
 ]
@@ -322,9 +335,9 @@ CH6 = [
         stub("import torch", "def my_forward(model, x, y=None):", """\
 Logits [B, L, C, H, W] of a GatedPixelCNN, computed from its parts.
 
-    model: a pixelcnn_lib.GatedPixelCNN; x: [B, C, H, W] integer levels; y: [B]
-    class labels, or None. Use model.scale, model.causal, model.blocks and
-    model.head."""),
+    model: a pixelcnn_lib.GatedPixelCNN; x: [B, C, H, W] integer levels;
+    y: [B] class labels, or None. Use model.scale, model.causal,
+    model.blocks and model.head."""),
         """\
 def my_forward(model, x, y=None):
     x = model.scale(x)                       # levels -> [-1, 1]
@@ -333,7 +346,8 @@ def my_forward(model, x, y=None):
     for block in model.blocks:
         v, h, skip = block(v, h, y)
         skips = skips + skip                 # every block talks to the head
-    out = model.head(skips)                  # [B, C * L, H, W], colour by colour
+    # [B, C * L, H, W]: the L levels of each colour in turn
+    out = model.head(skips)
     B, _, H, W = out.shape
     C, L = model.in_channels, model.color_levels
     return out.view(B, C, L, H, W).transpose(1, 2)"""),
@@ -350,8 +364,10 @@ The gate with a per-class bias inside: [B, n, H, W].
     nn.Embedding(n_classes, 2n), each class's bias for both halves."""),
         """\
 def my_conditional_gate(pre, y, table):
-    bias = table(y)[:, :, None, None]     # [B, 2n, 1, 1]: the same at every pixel
-    f, g = (pre + bias).chunk(2, dim=1)   # inside the gate: before tanh and sigmoid
+    # [B, 2n, 1, 1]: the same bias at every pixel
+    bias = table(y)[:, :, None, None]
+    # inside the gate: added before tanh and sigmoid
+    f, g = (pre + bias).chunk(2, dim=1)
     return torch.tanh(f) * torch.sigmoid(g)"""),
 ]
 
@@ -367,18 +383,19 @@ CH7 = [
         "the bias.",
         stub("import torch\nimport torch.nn.functional as F", "def my_row_cache(conv, x, i):",
              """\
-[B, out, W]: for every column j, the part of conv's output at (i, j) that
-    comes from the rows above row i, plus the bias.
+[B, out, W]: for every column j, the part of conv's output at (i, j)
+    that comes from the rows above row i, plus the bias.
 
-    conv: a masked k x k convolution of type A (kernel conv.masked_weight(), bias
-    conv.bias); x: [B, 1, H, W], the image as the layer reads it; i: the row about
-    to be drawn."""),
+    conv: a masked k x k convolution of type A (kernel conv.masked_weight(),
+    bias conv.bias); x: [B, 1, H, W], the image as the layer reads it;
+    i: the row about to be drawn."""),
         """\
 def my_row_cache(conv, x, i):
     r = conv.kernel_size[0] // 2
-    rows = F.pad(x, (r, r, r, 0))[:, :, i: i + r]        # image rows i - r .. i - 1
-    above = conv.masked_weight()[:, :, :r]               # kernel rows above the centre
-    return F.conv2d(rows, above, conv.bias)[:, :, 0]     # [B, out, W]"""),
+    # image rows i - r .. i - 1, with zero rows above the image
+    rows = F.pad(x, (r, r, r, 0))[:, :, i: i + r]
+    above = conv.masked_weight()[:, :, :r]   # kernel rows above the centre
+    return F.conv2d(rows, above, conv.bias)[:, :, 0]   # [B, out, W]"""),
     Exercise(
         "my_pixel_step", "the pixel update",
         "Then the part that changes pixel by pixel: the kernel's centre row, left of the centre,\n"
@@ -387,16 +404,17 @@ def my_row_cache(conv, x, i):
         "reading only pixels already drawn.",
         stub("import torch\nimport torch.nn.functional as F",
              "def my_pixel_step(conv, row_pre, x, i, j):", """\
-[B, out]: conv's pre-activation at (i, j), from the row cache and row i.
+[B, out]: conv's pre-activation at (i, j) from the row cache and row i.
 
     row_pre: [B, out, W], the row part of row i (what my_row_cache computes);
     x: [B, 1, H, W], the image, drawn up to (i, j) exclusive; conv as above."""),
         """\
 def my_pixel_step(conv, row_pre, x, i, j):
     r = conv.kernel_size[0] // 2
-    row = F.pad(x[:, :, i], (r, 0))               # [B, 1, r + W]: zeros on the left
-    window = row[:, :, j: j + r]                  # pixels j - r .. j - 1
-    left = conv.masked_weight()[:, :, r, :r]      # centre row, left of the centre
+    # row i with r zeros on its left: [B, 1, r + W]
+    row = F.pad(x[:, :, i], (r, 0))
+    window = row[:, :, j: j + r]               # pixels j - r .. j - 1
+    left = conv.masked_weight()[:, :, r, :r]   # centre row, left of centre
     return row_pre[:, :, j] + (window[:, None] * left[None]).sum(dim=(2, 3))"""),
 ]
 

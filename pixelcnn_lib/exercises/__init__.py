@@ -4,8 +4,9 @@ Each chapter's exercise cells (their source of record is `tools/exercises.py`) d
 function such as `my_causal_mask`; a hidden cell then calls `check_causal_mask(my_causal_mask)`,
 which runs it on random inputs and named edge cases, compares it with the library's own
 function (exactly for masks and fields, `allclose` in float64 for numbers), and prints one
-line: "missing: ...", "case '...' failed: <why>" or "all N cases passed". A check never
-raises and never prints the expected answer. `JUDGES` maps each reader function's name to
+verdict: "missing: ...", "case '...' failed: <why>" or "all N cases passed", wrapped to
+78 characters a line (the book's code box). A check never raises and never prints the
+expected answer. `JUDGES` maps each reader function's name to
 (chapter, judge); a judge returns the `Verdict` that its check prints.
 """
 from .caching import check_pixel_step, check_row_cache, judge_pixel_step, judge_row_cache

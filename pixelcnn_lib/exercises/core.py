@@ -9,6 +9,7 @@ prints the expected answer.
 """
 import contextlib
 import copy
+import textwrap
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -192,6 +193,18 @@ def fail(case, why):
     return Verdict("failed", f"case '{case.name}' failed: {why}", case.name)
 
 
+WIDTH = 78  # the book's code box (and so a cell's output) shows this many characters
+
+
+def wrapped(message, width=WIDTH):
+    """The message as printed: each of its lines wrapped to `width` characters, so that
+    no verdict scrolls sideways in the book."""
+    lines = []
+    for line in str(message).splitlines() or [""]:
+        lines += textwrap.wrap(line, width, break_on_hyphens=False) or [""]
+    return "\n".join(lines)
+
+
 def report(verdict):
-    """What a check cell shows: the verdict's one-line message (and nothing returned)."""
-    print(verdict.message)
+    """What a check cell shows: the verdict's message, wrapped (and nothing returned)."""
+    print(wrapped(verdict.message))
