@@ -3,8 +3,9 @@ configuration, has one page per defect (the intro's old display formula that swa
 sentence, a LaTeX command in the text, a Markdown table rendered as plain CommonMark, a console
 error, figures whose text is too small or unmeasured, code and output that scroll sideways). Each
 page must be flagged for its defect and nothing else, and a clean page (math, a table shown by
-IPython's Markdown, a readable figure) must pass: which also shows that the real configuration
-logs no console error (THEBE_JS_URL) and renders Markdown outputs' tables as tables.
+IPython's Markdown, a readable figure, long library lines shown by show_source) must pass: which
+also shows that the real configuration logs no console error (THEBE_JS_URL) and renders Markdown
+outputs' tables as tables.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from IPython.core.pylabtools import print_figure  # noqa: E402
 
 import page_checks  # noqa: E402
 from pixelcnn_lib.plotting import font_stamping  # noqa: E402
+from pixelcnn_lib.show import WrappedCode  # noqa: E402
 from test_book_browser import browser, unavailable  # noqa: E402,F401  (a fixture)
 
 pytestmark = pytest.mark.browser
@@ -47,6 +49,7 @@ OLD_INTRO_ITEM = r"""# Stray dollar
 
 TABLE = "| batch | speedup |\n|---:|---:|\n| 1 | 27.0x |\n| 16 | 196.0x |\n\nCaption with `code`."
 LONG_LINE = "x = [" + ", ".join(str(n) for n in range(60)) + "]"
+LONG_FUNCTION = "def f(x):\n    if x:\n        return " + " + ".join(f"x{n}" for n in range(40)) + "\n"
 
 
 def png(fig, stamped=True) -> str:
@@ -92,6 +95,8 @@ PAGES = {
             "   A model predicts every $p(x_i \\mid x_{<i})$.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"),
         code("from IPython.display import Markdown\nMarkdown(table)", markdown_output(TABLE)),
         code("fig", image_output(png(text_figure(12)))),
+        code("show_source(f)", nbformat.v4.new_output("display_data", {  # long lines wrap, no scrolling
+            "text/html": WrappedCode(LONG_FUNCTION)._repr_html_(), "text/plain": LONG_FUNCTION})),
         code("print('short')", nbformat.v4.new_output("stream", name="stdout", text="short\n"))),
     "stray_dollar": OLD_INTRO_ITEM,
     "raw_tex": "# Raw TeX\n\nEvery conditional p(x_i \\mid x_{<i}) is a softmax.\n",
