@@ -1,7 +1,7 @@
 """The command line: `python -m pixelcnn_lib train|sample|evaluate ...` (also `pixelcnn ...`).
 
     pixelcnn train --dataset binarized-mnist --out runs/bmnist       # train, checkpoint, metrics, plot
-    pixelcnn train --out runs/bmnist --resume                         # continue exactly where it stopped
+    pixelcnn train --out runs/bmnist --resume                         # continue where it stopped
     pixelcnn sample runs/bmnist/checkpoint.pt --per-class 4 --out samples.png
     pixelcnn evaluate runs/bmnist/checkpoint.pt --split test           # JSON on stdout
     torchrun --nproc_per_node=4 -m pixelcnn_lib train --dataset cifar10 --out runs/c10
@@ -56,49 +56,60 @@ def build_parser():
     sub = p.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate}")
 
     t = sub.add_parser("train", help="train a gated PixelCNN on a dataset",
-                       description="Train a gated PixelCNN. Writes OUT/checkpoint.pt, OUT/metrics.jsonl, "
-                                   "OUT/loss.png and OUT/config.json.")
+                       description="Train a gated PixelCNN. Writes OUT/checkpoint.pt, "
+                                   "OUT/metrics.jsonl, OUT/loss.png and OUT/config.json.")
     d = t.add_argument_group("data")
     d.add_argument("--dataset", choices=sorted(DATASETS), help="default binarized-mnist")
-    d.add_argument("--data-root", help="directory holding the dataset files (default: env PIXELCNN_DATA, "
-                                       "else ~/.cache/pixelcnn_lib)")
-    d.add_argument("--no-download", action="store_true", help="never download; fail if files are missing")
-    d.add_argument("--levels", type=int, help="colour levels per sub-pixel (default 256; 2 for binarized-mnist)")
+    d.add_argument("--data-root", help="directory holding the dataset files "
+                                       "(default: env PIXELCNN_DATA, else ~/.cache/pixelcnn_lib)")
+    d.add_argument("--no-download", action="store_true",
+                   help="never download; fail if files are missing")
+    d.add_argument("--levels", type=int,
+                   help="colour levels per sub-pixel (default 256; 2 for binarized-mnist)")
     d.add_argument("--binarization", choices=("threshold", "stochastic"),
                    help="with 2 levels: byte >= 128, or pixels drawn once ~ Bernoulli(intensity) "
                         "(default for binarized-mnist: stochastic, as published)")
-    d.add_argument("--val-images", type=int, help="score only the first K validation images (default all 5,000)")
+    d.add_argument("--val-images", type=int,
+                   help="score only the first K validation images (default all 5,000)")
     m = t.add_argument_group("model (GatedPixelCNN)")
     m.add_argument("--classes", action=argparse.BooleanOptionalAction, default=None,
                    help="condition on the class label (default on)")
     m.add_argument("--hidden-channels", type=int, help="channels of every gated block (default 64)")
     m.add_argument("--layers", type=int, help="layers: the causal block plus gated blocks (default 15)")
     m.add_argument("--kernel-size", type=int, help="hidden (gated block) kernel size, odd (default 3)")
-    m.add_argument("--causal-kernel-size", type=int, help="first (causal) block kernel size, odd (default 7)")
+    m.add_argument("--causal-kernel-size", type=int,
+                   help="first (causal) block kernel size, odd (default 7)")
     m.add_argument("--skip-channels", type=int, help="skip-path channels (default: hidden channels)")
     m.add_argument("--head-channels", type=int, help="output head channels (default: skip channels)")
     m.add_argument("--dilations", type=_ints, help="one per gated block, e.g. 1,2,1,4,1,2,1")
     o = t.add_argument_group("optimisation")
     o.add_argument("--epochs", type=int, help="default 10")
     o.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    o.add_argument("--batch-size", type=int, help="global batch, shared by all torchrun processes (default 32)")
+    o.add_argument("--batch-size", type=int,
+                   help="global batch, shared by all torchrun processes (default 32)")
     o.add_argument("--lr", type=float, help="peak learning rate, warmup then cosine (default 1e-3)")
     o.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0)")
     o.add_argument("--max-grad-norm", type=float, help="gradient clipping norm, 0 = off (default 1.0)")
     o.add_argument("--warmup-steps", type=int, help="default: 10%% of the steps, at most 100")
     o.add_argument("--ema", type=float, help="weight-average decay, 0 = off (default 0.999)")
-    o.add_argument("--no-ema", dest="ema", action="store_const", const=0.0, help="keep no weight average")
+    o.add_argument("--no-ema", dest="ema", action="store_const", const=0.0,
+                   help="keep no weight average")
     o.add_argument("--seed", type=int, help="initialisation and batch order (default 0)")
     r = t.add_argument_group("run")
-    r.add_argument("--out", required=True, help="run directory (created; must not hold a run unless --resume)")
-    r.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    r.add_argument("--out", required=True,
+                   help="run directory (created; must not hold a run unless --resume)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the run in --out exactly where it stopped")
     r.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: the fastest present)")
     r.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
                    help="mixed precision on CUDA (bf16, or fp16 on older GPUs); default on")
-    r.add_argument("--compile", action="store_true", help="torch.compile the model (minutes to compile)")
+    r.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (minutes to compile)")
     r.add_argument("--log-every", type=int, help="steps per metrics line (default 50)")
-    r.add_argument("--eval-every", type=int, help="also validate every N steps (default: at epoch ends)")
-    r.add_argument("--checkpoint-every", type=int, help="also checkpoint every N steps (default: epoch ends)")
+    r.add_argument("--eval-every", type=int,
+                   help="also validate every N steps (default: at epoch ends)")
+    r.add_argument("--checkpoint-every", type=int,
+                   help="also checkpoint every N steps (default: epoch ends)")
     r.add_argument("--max-minutes", type=float, help="stop cleanly after this wall-clock budget")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -36,10 +36,12 @@ def train(args):
     s = _train_settings(args, out)
     for flag in ("kernel_size", "causal_kernel_size"):
         if s[flag] < 1 or s[flag] % 2 == 0:
-            raise UsageError(f"--{flag.replace('_', '-')} must be odd (got {s[flag]}): a causal kernel is "
-                             "centred on the pixel it predicts; use 3, 5 or 7.")
-    device = distributed.setup(args.device and _device(args.device)) if distributed.launched_by_torchrun() \
-        else _device(args.device)
+            raise UsageError(f"--{flag.replace('_', '-')} must be odd (got {s[flag]}): a causal "
+                             "kernel is centred on the pixel it predicts; use 3, 5 or 7.")
+    if distributed.launched_by_torchrun():
+        device = distributed.setup(_device(args.device) if args.device else None)
+    else:
+        device = _device(args.device)
     rank, world_size = distributed.world()
     try:
         name = DATASETS[s["dataset"]][0]
@@ -61,16 +63,17 @@ def train(args):
             out.mkdir(parents=True, exist_ok=True)
             _write_atomic(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
             _write_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
-            print(f"training a GatedPixelCNN ({count_parameters(model):,} parameters) on {s['dataset']} "
-                  f"({len(train_data):,} images, batch {s['batch_size']}, {world_size} process(es)); "
-                  f"writing to {out}", file=sys.stderr)
+            print(f"training a GatedPixelCNN ({count_parameters(model):,} parameters) on "
+                  f"{s['dataset']} ({len(train_data):,} images, batch {s['batch_size']}, "
+                  f"{world_size} process(es)); writing to {out}", file=sys.stderr)
 
         def log(record):
             with open(out / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
         status = 0
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly when told to (torchrun,
-        try:                                                         # schedulers), as on Ctrl-C
+        # stop cleanly when told to (torchrun, job schedulers), as on Ctrl-C
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
             history = train_model(
                 model, train_data, val_data, epochs=s["epochs"], max_steps=s["max_steps"],
                 batch_size=s["batch_size"], lr=s["lr"], weight_decay=s["weight_decay"],
@@ -101,7 +104,8 @@ def _train_settings(args, out):
     config = out / "config.json"
     if args.resume and config.exists():
         saved = json.loads(config.read_text())["settings"]
-        clash = [k for k, v in given.items() if k in saved and saved[k] != v and k not in RESUMABLE_CHANGES]
+        clash = [k for k, v in given.items()
+                 if k in saved and saved[k] != v and k not in RESUMABLE_CHANGES]
         if clash:
             was = ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in clash)
             raise UsageError(f"--resume continues {out} as configured ({was}); drop the differing "
@@ -110,9 +114,11 @@ def _train_settings(args, out):
     _, default_levels, default_binarization = DATASETS[s["dataset"]]
     s["levels"] = s["levels"] or default_levels
     if s["dataset"] == "binarized-mnist" and s["levels"] != 2:
-        raise UsageError(f"binarized-mnist has 2 levels, not {s['levels']}; drop --levels or use --dataset mnist.")
+        raise UsageError(f"binarized-mnist has 2 levels, not {s['levels']}; drop --levels or use "
+                         "--dataset mnist.")
     if s["levels"] != 2 and s["binarization"]:
-        raise UsageError("--binarization only applies to 2 levels: add --levels 2 or drop --binarization.")
+        raise UsageError("--binarization only applies to 2 levels: add --levels 2 or drop "
+                         "--binarization.")
     if s["levels"] == 2:
         s["binarization"] = s["binarization"] or default_binarization or "threshold"
     return s
@@ -124,15 +130,15 @@ def _check_resumable(checkpoint, model, s, n_train):
     try:
         check_same_model(state, model, checkpoint)
     except CheckpointError:
-        raise UsageError(f"{checkpoint} holds a {state['model_class']} built with {state['model_config']}, "
-                         "not the model these options build; resume with the options it was trained "
-                         "with, or choose another --out.") from None
+        raise UsageError(f"{checkpoint} holds a {state['model_class']} built with "
+                         f"{state['model_config']}, not the model these options build; resume with "
+                         "the options it was trained with, or choose another --out.") from None
     saved = state.get("train_config") or {}
     for key, now in (("batch_size", s["batch_size"]), ("seed", s["seed"]), ("n_train", n_train)):
         if key in saved and saved[key] != now:
             flag = {"n_train": "--dataset/--data-root"}.get(key, "--" + key.replace("_", "-"))
-            raise UsageError(f"{checkpoint} was trained with {key}={saved[key]}, not {now}; resume with "
-                             f"the same {flag}, or choose another --out.")
+            raise UsageError(f"{checkpoint} was trained with {key}={saved[key]}, not {now}; resume "
+                             f"with the same {flag}, or choose another --out.")
     return (state.get("history") or {}).get("records", [])
 
 
@@ -145,20 +151,24 @@ def sample(args):
     labels, nrow = _sample_labels(args, model)
     shape = args.shape or (state.get("data") or {}).get("shape")
     if not shape or len(shape) != 3:
-        raise UsageError("this checkpoint does not record its image shape: pass --shape C,H,W, e.g. 1,28,28.")
+        raise UsageError("this checkpoint does not record its image shape: pass --shape C,H,W, "
+                         "e.g. 1,28,28.")
     n = len(labels) if labels is not None else (args.n or 16)
     if n < 1:
         raise UsageError(f"-n must be at least 1, got {n}.")
     if args.temperature <= 0:
-        raise UsageError(f"--temperature must be > 0, got {args.temperature}; 1.0 samples the model as trained.")
+        raise UsageError(f"--temperature must be > 0, got {args.temperature}; 1.0 samples the "
+                         "model as trained.")
     png = Path(args.out)
     if png.suffix.lower() != ".png":
-        raise UsageError(f"--out {png} must end in .png (the levels go to {png.with_suffix('.npy').name}).")
+        raise UsageError(f"--out {png} must end in .png (the levels go to "
+                         f"{png.with_suffix('.npy').name}).")
     _check_writable(png.parent)
     device = _device(args.device)
     model.to(device).eval()
     x = draw_samples(model, n, tuple(shape), labels.to(device) if labels is not None else None,
-                     temperature=args.temperature, generator=args.seed, method=args.method, progress=True)
+                     temperature=args.temperature, generator=args.seed, method=args.method,
+                     progress=True)
     from torchvision.utils import make_grid
     import numpy as np
     grid = make_grid(x.float().cpu() / (model.color_levels - 1), nrow=nrow or math.ceil(math.sqrt(n)),
@@ -166,8 +176,9 @@ def sample(args):
     png.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(png, grid)
     _write_atomic(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
-    print(f"wrote {png} and {png.with_suffix('.npy')}: {n} images {list(shape)}, {model.checkpoint_weights} "
-          f"weights, temperature {args.temperature:g}, seed {args.seed}, {args.method} sampler")
+    print(f"wrote {png} and {png.with_suffix('.npy')}: {n} images {list(shape)}, "
+          f"{model.checkpoint_weights} weights, temperature {args.temperature:g}, seed {args.seed}, "
+          f"{args.method} sampler")
     return 0
 
 
@@ -211,16 +222,16 @@ def evaluate(args):
         binarization = info["binarization"] if same else default_binarization or "threshold"
     data = _load(name, args.split, levels, binarization, args)
     if data.shape[0] != model.in_channels:
-        raise UsageError(f"the checkpoint's model reads {model.in_channels}-channel images but {dataset} has "
-                         f"{data.shape[0]}; evaluate it on the dataset it was trained on "
-                         f"({info.get('name') or 'see its config.json'}).")
+        raise UsageError(f"the checkpoint's model reads {model.in_channels}-channel images but "
+                         f"{dataset} has {data.shape[0]}; evaluate it on the dataset it was trained "
+                         f"on ({info.get('name') or 'see its config.json'}).")
     if args.limit:
         data = subset(data, args.limit)
     device = _device(args.device)
     metrics = score(model.to(device), data, args.batch_size, device)
     print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split,
-                      "levels": levels, "binarization": binarization, "weights": model.checkpoint_weights,
-                      **metrics, "device": str(device)}))
+                      "levels": levels, "binarization": binarization,
+                      "weights": model.checkpoint_weights, **metrics, "device": str(device)}))
     return 0
 
 
@@ -240,8 +251,8 @@ def _load(name, split, levels, binarization, args):
         if "binarization" in inspect.signature(load_dataset).parameters:
             kwargs["binarization"] = binarization
         elif binarization != "threshold":
-            raise UsageError("this pixelcnn_lib has no stochastic binarization yet: pass --binarization "
-                             "threshold (byte >= 128).")
+            raise UsageError("this pixelcnn_lib has no stochastic binarization yet: pass "
+                             "--binarization threshold (byte >= 128).")
     data = load_dataset(name, split, **kwargs)
     if binarization is not None and getattr(data, "binarization", None) is None:
         data.binarization = binarization  # recorded in checkpoints, so evaluate reloads the same data
@@ -277,7 +288,7 @@ def _check_writable(directory):
 
 
 def _write_atomic(path, content):
-    """Write text, a matplotlib figure, an image tensor or an array to `path` via a temp file + rename."""
+    """Write text, a matplotlib figure, an image tensor or an array via a temp file + rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)

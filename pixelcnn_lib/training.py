@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import distributed
-from .checkpoints import (CHECKPOINT_FORMAT, CheckpointError, check_same_model, load_checkpoint,  # noqa: F401
-                          load_model, restore_training, save_checkpoint)
+from .checkpoints import (CHECKPOINT_FORMAT, CheckpointError, check_same_model,  # noqa: F401
+                          load_checkpoint, load_model, restore_training, save_checkpoint)
 from .devices import (PROFILES, amp_dtype, amp_name, by_profile, current_profile,  # noqa: F401
                       device_name, pick_device)
 from .ema import EMA
@@ -130,8 +130,10 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     labels = labels.to(device) if model.n_classes else None
     n, dims = len(images), images[0].numel()
     steps_per_epoch = math.ceil(n / batch_size)
-    total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps,
+                                                                         epochs * steps_per_epoch)
     warmup_steps = min(100, total_steps // 10) if warmup_steps is None else warmup_steps
+    n_epochs = math.ceil(total_steps / steps_per_epoch)  # epochs this run touches
     config = dict(batch_size=batch_size, seed=seed, n_train=n)
 
     dtype = amp_dtype(device) if amp else None
@@ -144,7 +146,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                       processes=world_size, steps_per_epoch=steps_per_epoch, ema=ema)
     pos = _Position()
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        history, position = restore_training(checkpoint, model, optimizer, scaler, averager, history, config)
+        history, position = restore_training(checkpoint, model, optimizer, scaler, averager,
+                                             history, config)
         pos = _Position(**position)
 
     net = model
@@ -163,7 +166,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
             "position": asdict(pos), "train_config": config, "data": data_info})
 
     def validate(record):
-        record["val_bits_per_dim"] = distributed.evaluate_sharded(model, val_data, val_batch_size, device)
+        record["val_bits_per_dim"] = distributed.evaluate_sharded(model, val_data, val_batch_size,
+                                                                  device)
         if averager is not None:
             with averager.applied(model):
                 record["val_ema_bits_per_dim"] = distributed.evaluate_sharded(
@@ -184,7 +188,7 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                 if order is None or pos.epoch_step == 0:
                     g = torch.Generator().manual_seed(seed * 1_000_003 + pos.epoch)
                     order = torch.randperm(n, generator=g).to(device)
-                    bar.set_description(f"epoch {pos.epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}")
+                    bar.set_description(f"epoch {pos.epoch + 1}/{n_epochs}")
                 start = pos.epoch_step * batch_size
                 batch = order[start:start + batch_size]
                 idx = distributed.shard(batch, rank, world_size)
@@ -228,7 +232,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                               "train_bits_per_dim": bits_per_dim(nats_sum, pos.window_images, dims),
                               "window_steps": pos.window_steps, "val_bits_per_dim": None,
                               "images_per_s": pos.window_images / max(pos.window_train_s, 1e-9)}
-                    if val_data is not None and (epoch_done or last or (eval_every and step % eval_every == 0)):
+                    due = epoch_done or last or (eval_every and step % eval_every == 0)
+                    if val_data is not None and due:
                         validate(record)
                     history.steps, history.images_seen = step, history.images_seen + pos.window_images
                     history.train_s += pos.window_train_s
@@ -249,8 +254,10 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                         pos.epoch_images, pos.epoch_train_s = 0, 0.0
                         epoch_nats.zero_()
                 if world_size == 1 or is_record:  # several processes must agree: decide at records
-                    over = max_minutes is not None and time.perf_counter() - session_t0 > 60 * max_minutes
-                    interrupted, over = distributed.any_process([bool(requested), over and main], device)
+                    elapsed = time.perf_counter() - session_t0
+                    over = max_minutes is not None and elapsed > 60 * max_minutes
+                    interrupted, over = distributed.any_process([bool(requested), over and main],
+                                                                device)
                     stop = "interrupted" if interrupted else "time budget" if over else None
                 saving = checkpoint is not None and main and bool(
                     epoch_done or last or stop or (checkpoint_every and step % checkpoint_every == 0))
@@ -286,9 +293,10 @@ def _finish_epoch(history, pos, epoch_nats, dims, record, verbose):
         summary["val_ema_bits_per_dim"] = record["val_ema_bits_per_dim"]
     history.epochs.append(summary)
     if verbose:
-        val = f", val {summary['val_bits_per_dim']:.4f}" if summary["val_bits_per_dim"] is not None else ""
-        tqdm.write(f"epoch {summary['epoch']}: train {summary['train_bits_per_dim']:.4f} bits/dim{val}, "
-                   f"{summary['images_per_s']:,.0f} images/s")
+        val = summary["val_bits_per_dim"]
+        val = f", val {val:.4f}" if val is not None else ""
+        tqdm.write(f"epoch {summary['epoch']}: train {summary['train_bits_per_dim']:.4f} "
+                   f"bits/dim{val}, {summary['images_per_s']:,.0f} images/s")
 
 
 def _check_finite(total_nats, epoch, step, lr):
