@@ -24,7 +24,8 @@ SPLITS = ("train", "val", "test")
 ENV_ROOT = "PIXELCNN_DATA"
 BINARIZATIONS = {
     "threshold": "threshold binarization (pixel = 1 where byte >= 128)",
-    "stochastic": "stochastic binarization (pixel = 1 with probability byte / 255, drawn once, fixed seed)",
+    "stochastic": "stochastic binarization (pixel = 1 with probability byte / 255, drawn once, "
+                  "fixed seed)",
 }
 # One fixed seed per official file: train and val are cut from one draw over the official training
 # file (consistent for any val_size), the test file gets a draw of its own.
@@ -182,8 +183,8 @@ def load_dataset(name: str, split: str = "train", levels: int = 256, root=None,
     if binarization not in BINARIZATIONS:
         raise ValueError(f"binarization must be one of {tuple(BINARIZATIONS)}, got {binarization!r}.")
     if binarization == "stochastic" and (isinstance(levels, bool) or levels != 2):
-        raise ValueError(f"binarization='stochastic' makes 0/1 pixels: pass levels=2 (got levels={levels!r}), "
-                         f"or drop binarization to quantise to {levels!r} levels.")
+        raise ValueError(f"binarization='stochastic' makes 0/1 pixels: pass levels=2 (got "
+                         f"levels={levels!r}), or drop binarization to quantise to {levels!r} levels.")
     root = Path(root).expanduser() if root is not None else default_root()
     images, labels = _torchvision_split(key, root, train=split != "test", download=download)
     stochastic = binarization == "stochastic"
