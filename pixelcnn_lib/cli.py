@@ -11,10 +11,16 @@ unwritable --out) ends with one line on stderr naming the fix and exit status 2,
 anything is written. Ctrl-C during training saves a checkpoint and exits with status 130.
 """
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
-from .checkpoints import CheckpointError
+import torch
+
+from .checkpoints import CheckpointError, readable_mode
 from .data import DatasetNotFoundError
+from .devices import pick_device
 
 USAGE_ERROR, INTERRUPTED = 2, 130
 
@@ -146,6 +152,64 @@ def one_line(error):
         return (f"{first}. Put the dataset files there, pass --data-root DIR holding them, or set "
                 f"PIXELCNN_DATA (see `pixelcnn_lib.data.REQUIRED_FILES`).")
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+# ----------------------------------------------------------------------------- shared by the commands
+
+def device_from(text):
+    """The torch.device a --device option names (default: the fastest present), or a UsageError."""
+    if text is None:
+        return pick_device()
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise UsageError(f"--device {text!r} is not a device: use cpu, cuda, cuda:1 or mps.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda, but PyTorch sees no CUDA GPU here: use --device cpu.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("--device mps, but Apple MPS is not available here: use --device cpu.")
+    return device
+
+
+def check_writable(directory):
+    """Refuse an output directory that cannot be created or written, before writing anything."""
+    directory = Path(directory)
+    probe = directory
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"cannot write to {directory}: {probe} is a file, not a directory; "
+                         "choose another output path.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write to {directory}: {probe} is not writable; choose a directory "
+                         "you can write to.")
+
+
+def write_atomic(path, content):
+    """Write text, a matplotlib figure, an image tensor or an array via a temp file + rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        os.chmod(tmp, readable_mode())
+        if isinstance(content, str):
+            Path(tmp).write_text(content)
+        elif hasattr(content, "savefig"):
+            import matplotlib.pyplot as plt
+            content.savefig(tmp, format="png")
+            plt.close(content)
+        elif isinstance(content, torch.Tensor):
+            from torchvision.utils import save_image
+            save_image(content, tmp, format="png")
+        else:
+            import numpy as np
+            with open(tmp, "wb") as f:
+                np.save(f, content)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def main(argv=None):

@@ -2,23 +2,19 @@
 
 Every check that can fail on bad input runs before the first file is written.
 """
-import inspect
 import json
 import math
-import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
 from . import distributed
-from .checkpoints import (CheckpointError, check_same_model, load_checkpoint, model_from_state,
-                          readable_mode)
-from .cli import DATASETS, INTERRUPTED, RESUMABLE_CHANGES, TRAIN_DEFAULTS, UsageError
+from .checkpoints import CheckpointError, check_same_model, load_checkpoint, model_from_state
+from .cli import (DATASETS, INTERRUPTED, RESUMABLE_CHANGES, TRAIN_DEFAULTS, UsageError,
+                  check_writable, device_from, write_atomic)
 from .data import load_dataset, subset
-from .devices import pick_device
 from .history import describe_run, plot_history
 
 
@@ -32,16 +28,16 @@ def train(args):
     if checkpoint.exists() and not args.resume:
         raise UsageError(f"{out} already holds a run ({checkpoint.name}); add --resume to continue it, "
                          "or choose another --out.")
-    _check_writable(out)
+    check_writable(out)
     s = _train_settings(args, out)
     for flag in ("kernel_size", "causal_kernel_size"):
         if s[flag] < 1 or s[flag] % 2 == 0:
             raise UsageError(f"--{flag.replace('_', '-')} must be odd (got {s[flag]}): a causal "
                              "kernel is centred on the pixel it predicts; use 3, 5 or 7.")
     if distributed.launched_by_torchrun():
-        device = distributed.setup(_device(args.device) if args.device else None)
+        device = distributed.setup(device_from(args.device) if args.device else None)
     else:
-        device = _device(args.device)
+        device = device_from(args.device)
     rank, world_size = distributed.world()
     try:
         name = DATASETS[s["dataset"]][0]
@@ -61,8 +57,8 @@ def train(args):
         main = rank == 0
         if main:  # every check passed: now, and only now, write
             out.mkdir(parents=True, exist_ok=True)
-            _write_atomic(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
-            _write_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+            write_atomic(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
+            write_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
             print(f"training a GatedPixelCNN ({count_parameters(model):,} parameters) on "
                   f"{s['dataset']} ({len(train_data):,} images, batch {s['batch_size']}, "
                   f"{world_size} process(es)); writing to {out}", file=sys.stderr)
@@ -88,7 +84,7 @@ def train(args):
         distributed.cleanup()
     if main:
         fig = plot_history(history, title=f"{s['dataset']}: {history.model}")
-        _write_atomic(out / "loss.png", fig)
+        write_atomic(out / "loss.png", fig)
         print(describe_run(history))
         if status == INTERRUPTED or history.stopped:
             why = "interrupted" if status == INTERRUPTED else "stopped at the --max-minutes budget"
@@ -163,8 +159,8 @@ def sample(args):
     if png.suffix.lower() != ".png":
         raise UsageError(f"--out {png} must end in .png (the levels go to "
                          f"{png.with_suffix('.npy').name}).")
-    _check_writable(png.parent)
-    device = _device(args.device)
+    check_writable(png.parent)
+    device = device_from(args.device)
     model.to(device).eval()
     x = draw_samples(model, n, tuple(shape), labels.to(device) if labels is not None else None,
                      temperature=args.temperature, generator=args.seed, method=args.method,
@@ -174,8 +170,8 @@ def sample(args):
     grid = make_grid(x.float().cpu() / (model.color_levels - 1), nrow=nrow or math.ceil(math.sqrt(n)),
                      padding=2, pad_value=0.5)
     png.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(png, grid)
-    _write_atomic(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
+    write_atomic(png, grid)
+    write_atomic(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
     print(f"wrote {png} and {png.with_suffix('.npy')}: {n} images {list(shape)}, "
           f"{model.checkpoint_weights} weights, temperature {args.temperature:g}, seed {args.seed}, "
           f"{args.method} sampler")
@@ -191,6 +187,8 @@ def _sample_labels(args, model):
         if args.labels or args.per_class:
             raise UsageError("this model is unconditional: drop --labels/--per-class.")
         return None, None
+    if args.n and (args.labels or args.per_class):
+        raise UsageError("-n comes from --labels / --per-class when they are given: drop -n.")
     if args.labels:
         bad = [v for v in args.labels if not 0 <= v < k]
         if bad:
@@ -227,7 +225,7 @@ def evaluate(args):
                          f"on ({info.get('name') or 'see its config.json'}).")
     if args.limit:
         data = subset(data, args.limit)
-    device = _device(args.device)
+    device = device_from(args.device)
     metrics = score(model.to(device), data, args.batch_size, device)
     print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split,
                       "levels": levels, "binarization": binarization,
@@ -248,67 +246,5 @@ def _cli_dataset(info):
 def _load(name, split, levels, binarization, args):
     kwargs = dict(levels=levels, root=args.data_root, download=not args.no_download)
     if binarization is not None:
-        if "binarization" in inspect.signature(load_dataset).parameters:
-            kwargs["binarization"] = binarization
-        elif binarization != "threshold":
-            raise UsageError("this pixelcnn_lib has no stochastic binarization yet: pass "
-                             "--binarization threshold (byte >= 128).")
-    data = load_dataset(name, split, **kwargs)
-    if binarization is not None and getattr(data, "binarization", None) is None:
-        data.binarization = binarization  # recorded in checkpoints, so evaluate reloads the same data
-    return data
-
-
-def _device(text):
-    if text is None:
-        return pick_device()
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise UsageError(f"--device {text!r} is not a device: use cpu, cuda, cuda:1 or mps.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda, but PyTorch sees no CUDA GPU here: use --device cpu.")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UsageError("--device mps, but Apple MPS is not available here: use --device cpu.")
-    return device
-
-
-def _check_writable(directory):
-    """Refuse an output directory that cannot be created or written, before writing anything."""
-    directory = Path(directory)
-    probe = directory
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UsageError(f"cannot write to {directory}: {probe} is a file, not a directory; "
-                         "choose another output path.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write to {directory}: {probe} is not writable; choose a directory "
-                         "you can write to.")
-
-
-def _write_atomic(path, content):
-    """Write text, a matplotlib figure, an image tensor or an array via a temp file + rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        os.chmod(tmp, readable_mode())
-        if isinstance(content, str):
-            Path(tmp).write_text(content)
-        elif hasattr(content, "savefig"):
-            import matplotlib.pyplot as plt
-            content.savefig(tmp, format="png")
-            plt.close(content)
-        elif isinstance(content, torch.Tensor):
-            from torchvision.utils import save_image
-            save_image(content, tmp, format="png")
-        else:
-            import numpy as np
-            with open(tmp, "wb") as f:
-                np.save(f, content)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        kwargs["binarization"] = binarization
+    return load_dataset(name, split, **kwargs)
