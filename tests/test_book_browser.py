@@ -165,14 +165,19 @@ class _TrainedMirror:
 
     def snap(self, target):
         from pixelcnn_lib.widgets import TrainedFieldView
-        return TrainedFieldView._snap(target, self.image_size, self.stride)
+        return TrainedFieldView._snap(target, self.image_size, self.stride,
+                                      self.s.get("extra_targets", []))
 
     def settings(self):
         keys = ("arch", "n_layers", "kernel_size", "causal_kernel_size", "dilations", "channel", "n_channels")
         return dict({k: self.s[k] for k in keys}, target=self.target, image_size=self.image_size)
 
     def shown(self):
-        (i, j), s, W = self.target, self.stride, self.image_size[1]
+        """The codes of the current target: an extra target's (after the grid's), else the grid's."""
+        (i, j), s, (H, W) = self.target, self.stride, self.image_size
+        extras = [tuple(e) for e in self.s.get("extra_targets", [])]
+        if (i, j) in extras:
+            return self.codes[math.ceil(H / s) * math.ceil(W / s) + extras.index((i, j))]
         return self.codes[(i // s) * math.ceil(W / s) + j // s]
 
 
