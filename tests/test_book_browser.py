@@ -369,6 +369,6 @@ def _use_trained(page, root, w, label, problems) -> list[dict]:
     grid = root.locator(".pxw-grid")
     grid.focus()
     grid.press("ArrowUp")
-    w.target = (max(w.target[0] - w.stride, 0), w.target[1])
+    w.target = w.snap((max(w.target[0] - w.stride, 0), w.target[1]))
     compare(f"ArrowUp to {w.target}")
     return steps
