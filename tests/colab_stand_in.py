@@ -1,4 +1,4 @@
-"""A stand-in for Colab, for tests: just enough for the chapters' setup cell to take its Colab branch.
+"""A stand-in for Colab, for tests: enough for the chapters' setup cell to take its Colab branch.
 
 Colab imports ``google.colab`` when a kernel starts, which is how the setup cell knows where it is.
 ``write_stand_in(folder)`` writes a ``google.colab`` package with the one function the cell calls

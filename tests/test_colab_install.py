@@ -1,4 +1,4 @@
-"""Installing the library on Colab changes nothing Colab preinstalls, and a widget chapter runs there.
+"""Installing the library on Colab changes nothing Colab preinstalls; a widget chapter runs there.
 
     pytest -m colab
 
@@ -7,8 +7,9 @@ upgrades it (or anything else already imported) leaves the reader a runtime to r
 plays a reader's first minutes, offline, for each interpreter below:
 
 1. a fresh venv holding what Colab preinstalls (tests/colab_preinstalled.txt, installed as
-   requirements and constraints) plus the torch and torchvision of the environment running the
-   test, which the venv sees as preinstalled packages (symlinked, never copied or changed);
+   requirements and constraints) and torch and torchvision at this environment's versions, which
+   pip there sees as preinstalled: this environment's own files, symlinked (never copied or
+   changed) where the interpreter can load them, else the same versions from the registries;
 2. the chapters' setup cell (tools/setup_cell.py), run in that venv under a stand-in
    ``google.colab`` (tests/colab_stand_in.py) so it takes its Colab branch, with git redirected from
    the book's home to a clone of HEAD tagged as the release the cell pins: first pointed at a
@@ -20,12 +21,13 @@ plays a reader's first minutes, offline, for each interpreter below:
    the widgets' state.
 
 The venv of step 1 is built once per content of colab_preinstalled.txt, interpreter and torch, in
-``~/.cache/pixelcnn_lib/colab`` (or ``$PIXELCNN_COLAB_CACHE``), and copied for each run: building it
-downloads and installs ~70 packages (the registries only), the slow part of the test.
+``~/.cache/pixelcnn_lib/colab`` (or ``$PIXELCNN_COLAB_CACHE``), and hard-linked for each run:
+building it installs ~70 packages from the registries (for Python 3.13 also torch, ~0.6 GB), the
+slow part of the test; an outdated one is removed when its replacement is built.
 
-Python 3.13 (Colab's Python) runs the same steps when a ``python3.13`` with torch, torchvision and
-packaging is on PATH. This machine has none: Debian 12's apt offers Python 3.11 only, and the PyPI
-and npm packages that provide CPython fetch it from outside the registries (checked 2026-12-02).
+Python 3.13 is Colab's Python: the same steps run under it when a ``python3.13`` is on PATH or in
+pyenv (this machine's image has one; Debian 12's apt offers 3.11 only), and skip, saying so, where
+there is none.
 """
 from __future__ import annotations
 
@@ -52,18 +54,21 @@ import setup_cell  # noqa: E402
 pytestmark = pytest.mark.colab
 
 PREINSTALLED = Path(__file__).with_name("colab_preinstalled.txt")
-CACHE = Path(os.environ.get("PIXELCNN_COLAB_CACHE", Path.home() / ".cache" / "pixelcnn_lib" / "colab"))
+CACHE = Path(os.environ.get("PIXELCNN_COLAB_CACHE",
+                           Path.home() / ".cache" / "pixelcnn_lib" / "colab"))
 KERNEL = "colab-stand-in"
 THIS = f"python{sys.version_info.major}.{sys.version_info.minor}"
 LIBRARY_PREFIX = "pixelcnn_lib."  # anywidget ids of the library's widgets: pixelcnn_lib.widgets.X
 
-# Run by the base interpreter: symlink torch, torchvision and everything they need (extras
-# included), except what Colab's list pins and pip itself, into a folder; print name==version lines.
+# Run by this test's Python: for torch, torchvision and everything they need (extras included),
+# except what Colab's list pins and pip itself, symlink into a folder each distribution whose wheel
+# tags the target interpreter accepts ("reuse"), and name the others ("install", same version).
 OVERLAY_SCRIPT = r'''
 import importlib.metadata as md, re, sys
 from pathlib import Path
 from packaging.requirements import Requirement
-dest, skip = Path(sys.argv[1]), set(sys.argv[2:]) | {"pip"}
+dest, target_tags = Path(sys.argv[1]), set(Path(sys.argv[2]).read_text().split())
+skip = set(sys.argv[3:]) | {"pip"}
 canon = lambda name: re.sub(r"[-_.]+", "-", name).lower()
 todo, done, found = [("torch", ()), ("torchvision", ())], set(), {}
 while todo:
@@ -77,12 +82,17 @@ while todo:
         if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("",) + extras):
             todo.append((req.name, tuple(sorted(req.extras))))
 dest.mkdir(parents=True, exist_ok=True)
-for dist in found.values():
+for key, dist in sorted(found.items()):
+    tags = {l.split(":", 1)[1].strip() for l in (dist.read_text("WHEEL") or "").splitlines()
+            if l.startswith("Tag:")}
+    if not tags & target_tags:
+        print(f"install {key}=={dist.version}")
+        continue
     base = Path(dist.locate_file(""))
     for top in {f.parts[0] for f in dist.files or []} - {"..", "__pycache__"}:
         if not top.endswith(".pth") and not (dest / top).exists() and (base / top).exists():
             (dest / top).symlink_to(base / top)
-print("\n".join(sorted(f"{k}=={d.version}" for k, d in found.items())))
+    print(f"reuse {key}=={dist.version}")
 '''
 
 
@@ -102,57 +112,80 @@ def run(*cmd, **kwargs) -> subprocess.CompletedProcess:
     return done
 
 
+def python(venv: Path, *args, **kwargs) -> subprocess.CompletedProcess:
+    """The venv's Python, run in the venv's folder: not in the repository, whose
+    pixelcnn_lib.egg-info would pass for an installed library."""
+    return run(venv / "bin" / "python", *args, cwd=venv, **kwargs)
+
+
 def site_packages(venv: Path) -> Path:
-    return Path(run(venv / "bin" / "python", "-c",
-                    "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip())
+    return Path(python(venv, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+                       ).stdout.strip())
 
 
 def installed(venv: Path) -> dict[str, str]:
     """name -> version of every distribution the venv's pip sees (the symlinked torch included)."""
-    listing = run(venv / "bin" / "python", "-m", "pip", "list", "--format=json").stdout
+    listing = python(venv, "-m", "pip", "list", "--format=json").stdout
     return {canonical(d["name"]): d["version"] for d in json.loads(listing)}
 
 
-def build_template(base_python: str, overlay: Path, overlay_listing: str, dest: Path) -> None:
-    """The Colab-like venv before the library: Colab's list, pip, and the symlinked torch."""
+def build_template(base_python: str, interpreter_version: str, overlay: Path, overlay_listing: str,
+                   dest: Path) -> None:
+    """The Colab-like venv before the library: Colab's list, pip, and torch (symlinked, or for
+    another Python the same versions from the registries)."""
     building = dest.with_name(dest.name + f".building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     run(base_python, "-m", "venv", building)
     (site_packages(building) / "colab_torch.pth").write_text(f"{overlay}\n")
     if "setuptools==" in overlay_listing:  # torch needs its own, newer than venv's bundled one
-        run(building / "bin" / "python", "-m", "pip", "uninstall", "-q", "-y", "setuptools")
-    run(building / "bin" / "python", "-m", "pip", "install", "-q",
-        "-r", PREINSTALLED, "-c", PREINSTALLED, timeout=1500)
+        python(building, "-m", "pip", "uninstall", "-q", "-y", "setuptools")
+    python(building, "-m", "pip", "install", "-q", "-r", PREINSTALLED, "-c", PREINSTALLED,
+           *re.findall(r"^install (\S+)", overlay_listing, re.M), timeout=1500)
+    (building / "colab-interpreter.txt").write_text(interpreter_version)
     building.rename(dest)
+    for old in CACHE.glob("*/colab-interpreter.txt"):  # templates this one replaces
+        if old.parent != dest and old.read_text() == interpreter_version:
+            shutil.rmtree(old.parent, ignore_errors=True)
+
+
+def interpreter(name: str) -> str | None:
+    """A working ``name`` (python3.13): on PATH, or one of pyenv's (this machine's has them)."""
+    if name == THIS:
+        return sys.executable
+    pyenv = sorted(Path.home().glob(f".pyenv/versions/{name[6:]}*/bin/{name}"))
+    found = [shutil.which(name), *pyenv]
+    return next((str(p) for p in found if p and subprocess.run(
+        [p, "-c", ""], capture_output=True).returncode == 0), None)
 
 
 @pytest.fixture(scope="module", params=sorted({THIS, "python3.13"}))
 def colab_venv(request, tmp_path_factory):
-    """(venv, overlay listing): a fresh copy of the Colab-like venv for one interpreter."""
-    base_python = sys.executable if request.param == THIS else shutil.which(request.param)
+    """(venv, torch listing): a fresh copy of the Colab-like venv for one interpreter."""
+    base_python = interpreter(request.param)
     if base_python is None:
-        pytest.skip(f"no {request.param} here (Debian 12's apt has only 3.11; PyPI's and npm's "
+        pytest.skip(f"no {request.param} here (Debian 12's apt has 3.11 only; PyPI's and npm's "
                     "CPython packages download it from outside the registries)")
     tmp = tmp_path_factory.mktemp("colab")
+    tags = tmp / "tags.txt"
+    tags.write_text(run(base_python, "-c", "from pip._vendor.packaging.tags import sys_tags; "
+                        "print(*sys_tags(), sep='\\n')").stdout)
     overlay = tmp / "preinstalled_torch"
-    done = subprocess.run([base_python, "-c", OVERLAY_SCRIPT, overlay, *pins()],
-                          capture_output=True, text=True)
-    if done.returncode != 0 and request.param != THIS:
-        pytest.skip(f"{base_python} lacks torch, torchvision or packaging: {done.stderr[-300:]}")
-    assert done.returncode == 0, done.stderr
+    done = run(sys.executable, "-c", OVERLAY_SCRIPT, overlay, tags, *pins())
     version = run(base_python, "-c", "import sys; print(sys.version)").stdout
     key = hashlib.sha256("\n".join([PREINSTALLED.read_text(), version, done.stdout]).encode())
     template = CACHE / key.hexdigest()[:16]
     if not template.is_dir():
         CACHE.mkdir(parents=True, exist_ok=True)
-        build_template(base_python, overlay, done.stdout, template)
+        build_template(base_python, version, overlay, done.stdout, template)
     venv = tmp / "venv"
     try:  # hard links: instant, and pip replaces files rather than writing into them
         shutil.copytree(template, venv, symlinks=True, copy_function=os.link)
     except OSError:
         shutil.rmtree(venv, ignore_errors=True)
         shutil.copytree(template, venv, symlinks=True)
-    (site_packages(venv) / "colab_torch.pth").write_text(f"{overlay}\n")
+    pth = site_packages(venv) / "colab_torch.pth"
+    pth.unlink()  # a hard link to the template's: write a new file, not into that one
+    pth.write_text(f"{overlay}\n")
     return venv, done.stdout
 
 
@@ -206,7 +239,7 @@ def test_setup_cell_installs_nothing_else_and_a_widget_chapter_runs(
     stand_in = write_stand_in(tmp_path / "stand_in")
     url, version = setup_cell.repository_url(), setup_cell.library_version()
     preinstalled = installed(venv)
-    for line in torch_listing.split():
+    for line in re.findall(r"^(?:reuse|install) (\S+)", torch_listing, re.M):
         name, pinned = line.split("==")
         assert preinstalled.get(name) == pinned, f"{name} is not seen as preinstalled"
     exact = {name: v for name, v in pins().items() if "*" not in v}
@@ -227,19 +260,18 @@ def test_setup_cell_installs_nothing_else_and_a_widget_chapter_runs(
     assert changes(preinstalled, after) == [f"pixelcnn-lib: (none) -> {version}"], (
         "installing the library changed what Colab preinstalls; lower the floors in "
         "pyproject.toml:\n  " + "\n  ".join(changes(preinstalled, after)))
-    origin = json.loads(run(venv / "bin" / "python", "-c", "from importlib.metadata import "
-                            "distribution as d; print(d('pixelcnn_lib').read_text('direct_url.json'))"
-                            ).stdout)
+    origin = json.loads(python(venv, "-c", "from importlib.metadata import distribution as d; "
+                               "print(d('pixelcnn_lib').read_text('direct_url.json'))").stdout)
     head = run("git", "-C", release_clone, "rev-parse", "HEAD").stdout.strip()
     assert origin["url"] == url
     assert origin["vcs_info"]["requested_revision"] == f"v{version}"
     assert origin["vcs_info"]["commit_id"] == head
-    listing = run(venv / "bin" / "python", "-c", "from importlib.metadata import files; "
-                  "print(*files('pixelcnn_lib'), sep='\\n')").stdout.split()
+    listing = python(venv, "-c", "from importlib.metadata import files; "
+                     "print(*files('pixelcnn_lib'), sep='\\n')").stdout.split()
     shipped = {f for f in listing if f.startswith("pixelcnn_lib/") and "__pycache__" not in f}
     tracked = set(run("git", "-C", release_clone, "ls-files", "pixelcnn_lib").stdout.split())
-    assert shipped == tracked, (f"the installed package lacks {sorted(tracked - shipped)} and "
-                                f"adds {sorted(shipped - tracked)}: see [tool.setuptools] in pyproject")
+    assert shipped == tracked, (f"the installed package lacks {sorted(tracked - shipped)}, adds "
+                                f"{sorted(shipped - tracked)}: see [tool.setuptools] in pyproject")
 
     # A widget chapter in that venv's kernel; git now leads nowhere, so no reinstall is possible.
     chapter = widget_chapter()

@@ -113,7 +113,8 @@ def run_on_stand_in_colab(cell: str, tmp_path: Path, git_env: dict) -> subproces
     """Run ``cell`` in this environment's Python as if on Colab, git redirected by ``git_env``."""
     stand_in = write_stand_in(tmp_path / "stand_in")
     script = tmp_path / "cell.py"
-    script.write_text(cell + "\nprint('widget manager on:', output.custom_widget_manager_enabled)\n")
+    script.write_text(cell + "\nprint('widget manager on:', "
+                      "output.custom_widget_manager_enabled)\n")
     env = dict(os.environ, PYTHONPATH=str(stand_in), PIP_NO_INPUT="1", **git_env)
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                           timeout=120)
@@ -231,7 +232,8 @@ def test_release_problem_catches_a_library_changed_after_its_tag(tmp_path):
     assert setup_cell.release_problem(tmp_path) is None  # the library itself did not change
     (tmp_path / "pixelcnn_lib" / "x.py").write_text("a = 2\n")
     git(tmp_path, "commit", "-qam", "three")
-    assert "changed since release v0.3.0 (pixelcnn_lib/x.py)" in setup_cell.release_problem(tmp_path)
+    problem = setup_cell.release_problem(tmp_path)
+    assert "changed since release v0.3.0 (pixelcnn_lib/x.py)" in problem
 
 
 def test_this_version_is_not_released_with_another_library():

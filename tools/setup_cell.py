@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The first code cell of every chapter: how a chapter gets its library on Colab.
 
-On Colab a chapter is opened as a single .ipynb, so ``pixelcnn_lib`` is not importable until this cell
-installs it: from the book's repository (``repository.url`` in ``_config.yml``) at the release tag
-``v<version>`` (``version`` in ``pyproject.toml``), so a chapter always gets the library it was
+On Colab a chapter is opened as a single .ipynb, so ``pixelcnn_lib`` is not importable until this
+cell installs it: from the book's repository (``repository.url`` in ``_config.yml``) at the release
+tag ``v<version>`` (``version`` in ``pyproject.toml``), so a chapter always gets the library it was
 written for, never the moving default branch. A second run finds that version installed and does
 nothing; a failed install ends with one sentence saying what to do. Everywhere else the cell does
 nothing. The cell is left out of each chapter's code hash (tools/run_chapters.py), so a change of
@@ -11,7 +11,7 @@ home or of version needs no re-execution:
 
     python tools/setup_cell.py                       # print the cell
     python tools/setup_cell.py --apply               # write it into every chapter (or name some)
-    python tools/setup_cell.py --set-url URL         # move the book's home: _config.yml + every chapter
+    python tools/setup_cell.py --set-url URL         # new home: _config.yml and every chapter
     python tools/setup_cell.py --check-release       # the publish workflow's check (see README)
 
 ``tests/test_colab_links.py`` checks that every chapter starts with exactly this text.
@@ -71,7 +71,7 @@ def repository_url(path: Path = CONFIG) -> str:
 
 
 def library_version(path: Path = PYPROJECT) -> str:
-    """``[project] version`` in ``pyproject.toml``: the release the setup cell installs (tag v<it>)."""
+    """``[project] version`` in ``pyproject.toml``: the setup cell installs its tag, v<version>."""
     import tomllib
 
     return tomllib.loads(path.read_text())["project"]["version"]
@@ -83,7 +83,8 @@ def release_tag(version: str | None = None) -> str:
 
 def setup_cell_source(url: str | None = None, version: str | None = None) -> str:
     """The exact source of a chapter's first code cell."""
-    return SETUP_CELL_TEMPLATE.format(url=url or repository_url(), version=version or library_version())
+    return SETUP_CELL_TEMPLATE.format(url=url or repository_url(),
+                                      version=version or library_version())
 
 
 def is_setup_cell(source: str) -> bool:
@@ -91,7 +92,7 @@ def is_setup_cell(source: str) -> bool:
 
 
 def apply(notebook: Path, source: str) -> str:
-    """Make ``source`` the first code cell of ``notebook``: replace an old setup cell, or insert one.
+    """Make ``source`` the first code cell of ``notebook``: replace an old setup cell, or insert it.
 
     The cell is not part of the chapter's code hash, so honest committed outputs stay honest; a hash
     made when the setup cell was still hashed (before 2026-12) is recomputed if it matched.
@@ -116,7 +117,8 @@ def apply(notebook: Path, source: str) -> str:
         action = "inserted"
     if honest and meta["code_hash"] != run_chapters.code_hash(nb):
         meta["code_hash"] = run_chapters.code_hash(nb)
-        action = "code hash refreshed" if action == "unchanged" else action + ", code hash refreshed"
+        action = ("code hash refreshed" if action == "unchanged"
+                  else action + ", code hash refreshed")
     if action != "unchanged":
         nbformat.write(nb, notebook)
     return action
@@ -125,7 +127,8 @@ def apply(notebook: Path, source: str) -> str:
 def set_url(url: str, path: Path = CONFIG) -> None:
     """Write ``url`` as ``repository.url`` in ``_config.yml``, keeping the file's comments."""
     if not GITHUB_URL.fullmatch(url):
-        raise SystemExit(f"--set-url wants https://github.com/OWNER/REPO (no trailing /), got {url!r}")
+        raise SystemExit(f"--set-url wants https://github.com/OWNER/REPO (no trailing /), "
+                         f"got {url!r}")
     text = path.read_text()
     new, n = re.subn(r"(?m)^(repository:\n(?:[ \t]+.*\n|[ \t]*#.*\n)*?[ \t]+url:[ \t]*)\S+",
                      lambda m: m.group(1) + url, text, count=1)
