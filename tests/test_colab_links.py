@@ -263,5 +263,5 @@ def test_launch_link_opens_this_chapter_from_the_configured_home(chapter):
     owner_repo = REPO_URL.split("github.com/")[1]
     expected = f"{colab}/github/{owner_repo}/blob/{CONFIG['repository']['branch']}/{rel(chapter)}"
     links = set(re.findall(rf'href="({re.escape(colab)}[^"]*)"', html))
-    assert links == {expected}, f"{rel(page)}: Colab links {links}, expected {expected}"
-    assert f'href="{REPO_URL}"' in html, f"{rel(page)}: no repository button to {REPO_URL}"
+    assert links == {expected}, f"{page}: Colab links {links}, expected {expected}"
+    assert f'href="{REPO_URL}"' in html, f"{page}: no repository button to {REPO_URL}"
