@@ -1,7 +1,13 @@
 """Exponential moving average (EMA) of a model's weights, kept beside the raw weights.
 
-Averaging the last few thousand optimizer steps smooths out the noise of the final steps, which
-usually gives a slightly better test likelihood than the raw weights for free.
+Averaging the last steps' weights smooths out the noise of single steps. What it changed here
+(pixelcnn train --dataset binarized-mnist --hidden-channels 16 --layers 4, 21,618 parameters,
+500 steps of batch 32, lr 3e-3 warmup+cosine to 0, EMA 0.999, CPU, torch 2.14.1): test 96.91
+nats/image (0.1783 bits/dim) with the average against 96.83 (0.1782) with the raw weights, on
+all 10,000 stochastically binarized test images: no gain, because the cosine schedule has
+already brought the learning rate to ~0 and, after only 500 updates, the warm-up rule below
+averages over the last ~50 steps. Validation every 100 steps of the same run: the average was
+worse by 0.014 bits/dim at step 100 (it lags a fast-learning model) and by 0.0002-0.0008 after.
 """
 import contextlib
 
