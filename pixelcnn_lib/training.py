@@ -262,11 +262,12 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     stop = "interrupted" if interrupted else "time budget" if over else None
                 saving = checkpoint is not None and main and bool(
                     epoch_done or last or stop or (checkpoint_every and step % checkpoint_every == 0))
+                if saving or stop:
+                    history.steps, history.stopped = step, stop or ""
                 if saving:
                     pos.window_nats, pos.epoch_nats = window_nats.item(), epoch_nats.item()
                     if not is_record:
                         pos.window_train_s += time.perf_counter() - wall0
-                    history.steps, history.stopped = step, stop or ""
                     save()
                 if is_record or saving:
                     wall0 = time.perf_counter()  # validation and saving are not training time

@@ -360,5 +360,7 @@ def test_checkpoint_every_and_time_budget(patches, tmp_path, monkeypatch):
               **FAST)
     assert h.steps == 1 and h.stopped == "time budget" and saved_at == [1]
     assert load_checkpoint(tmp_path / "b.pt")["history"]["stopped"] == "time budget"
+    h = train(tiny_gated(), patches, epochs=1, batch_size=8, max_minutes=0, **FAST)  # no checkpoint
+    assert h.steps == 1 and h.stopped == "time budget"
     with pytest.raises(CheckpointError, match="batch_size=8"):
         train(tiny_gated(), patches, batch_size=16, checkpoint=tmp_path / "b.pt", **FAST)
