@@ -35,15 +35,17 @@ PACKAGE_PATHS = ("pixelcnn_lib", "pyproject.toml")
 GITHUB_URL = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+")
 
 SETUP_CELL_TEMPLATE = '''\
-# Setup: on Google Colab, install the library release these chapters were made with and
-# turn on Colab's widget support. Elsewhere, or once installed, this cell does nothing.
+# Setup: on Google Colab, install the library release these chapters were
+# made with and turn on Colab's widget support. Elsewhere, or once it is
+# installed, this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
     from importlib.metadata import PackageNotFoundError, version
 
-    SOURCE = "git+{url}@v{version}"
+    REPOSITORY = "{url}"
+    SOURCE = f"git+{{REPOSITORY}}@v{version}"
     try:
         installed = version("pixelcnn_lib")
     except PackageNotFoundError:
@@ -51,8 +53,8 @@ if "google.colab" in sys.modules:
     if installed != "{version}":
         pip = [sys.executable, "-m", "pip", "install", "--quiet", SOURCE]
         if subprocess.run(pip, capture_output=True).returncode != 0:
-            sys.exit("Could not install the book's library: check that the runtime is "
-                     "online, then run this cell again.")
+            sys.exit("Could not install the book's library: check that the "
+                     "runtime is online, then run this cell again.")
     from google.colab import output
 
     output.enable_custom_widget_manager()'''
