@@ -68,12 +68,21 @@ def _epochs_text(h):
     return f"{fraction:.2g} epochs" if fraction < 1 else f"{fraction:,.1f} epochs"
 
 
-def describe_run(history: History, test_metrics: dict = None) -> str:
-    """One provenance paragraph for a chapter to print under its results.
+def describe_run(history: History, test_metrics: dict = None, width: int = None) -> str:
+    """One provenance paragraph for a chapter to print under its results (wrapped to `width`
+    characters if given, e.g. 78 for the book's code boxes).
 
     The train figure is the mean over the LAST log window (the model as it ended), not the
     average over the whole run, whose early steps would make it read worse than the test set.
     """
+    text = _describe(history, test_metrics)
+    if width:
+        import textwrap
+        return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
+    return text
+
+
+def _describe(history, test_metrics):
     h = history
     if not h.epochs and not h.records:
         return f"{h.model} ({h.n_parameters:,} parameters) has not been trained yet."

@@ -295,6 +295,8 @@ def test_describe_run_states_the_true_fraction_and_the_last_window(patches):
     text = describe_run(h)
     assert "trained for 0.62 epochs (5 steps of batch 8)" in text
     assert f"Train {h.records[-1]['train_bits_per_dim']:.4f} bits/dim (mean over the last 1 steps)" in text
+    wrapped = describe_run(h, width=60)
+    assert wrapped.replace("\n", " ") == text and max(map(len, wrapped.splitlines())) <= 60
     h.steps = 16
     assert "trained for 2 epochs (16 steps" in describe_run(h)
     old = History.from_dict({"epochs": h.epochs, "model": "PixelCNN", "unknown_future_key": 1})
