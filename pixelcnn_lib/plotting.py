@@ -112,25 +112,6 @@ def show_influence(influence, target, title=None, ax=None, outline=None):
     return ax
 
 
-def plot_history(history, ax=None, title=None):
-    """Train (and validation) bits/dim per epoch from a `train(...)` history."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 3))
-    get = history.get if isinstance(history, dict) else lambda k, d=None: getattr(history, k, d)
-    train = get("train_bpd") or get("train_bits_per_dim")  # a dict, or a training.History
-    epochs = np.arange(1, len(train) + 1)
-    ax.plot(epochs, train, "o-", color="#0072B2", label="train")
-    val = get("val_bpd") or get("val_bits_per_dim")
-    if val is not None and len(val) and val[0] is not None:
-        ax.plot(epochs, val, "s--", color="#D55E00", label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("bits / dim")
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
-
-
 def animation_html(anim, **kwargs):
     """HTML for a matplotlib animation that loads nothing from other sites.
 
