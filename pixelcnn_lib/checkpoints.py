@@ -14,6 +14,15 @@ from .history import History
 from .models import build_model
 
 CHECKPOINT_FORMAT = "pixelcnn_lib/1"
+# Trained weights that ship inside the package (so a Colab runtime, which installs only the
+# library, has them too): chapter 6 trains them, chapter 7 samples from them.
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def shipped_checkpoint(name="ch6_mnist.pt"):
+    """Path of a checkpoint shipped with the library (pixelcnn_lib/weights/), or None if absent."""
+    path = SHIPPED_DIR / name
+    return path if path.is_file() else None
 
 
 class CheckpointError(RuntimeError):

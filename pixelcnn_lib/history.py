@@ -68,9 +68,9 @@ def _epochs_text(h):
     return f"{fraction:.2g} epochs" if fraction < 1 else f"{fraction:,.1f} epochs"
 
 
-def describe_run(history: History, test_metrics: dict = None, width: int = None) -> str:
-    """One provenance paragraph for a chapter to print under its results (wrapped to `width`
-    characters if given, e.g. 78 for the book's code boxes).
+def describe_run(history: History, test_metrics: dict = None, width: int = 78) -> str:
+    """One provenance paragraph for a chapter to print under its results, wrapped to `width`
+    characters (78: what the book's code boxes hold; None: one line).
 
     The train figure is the mean over the LAST log window (the model as it ended), not the
     average over the whole run, whose early steps would make it read worse than the test set.

@@ -114,7 +114,7 @@ def test_max_steps_and_history_provenance(patches):
     assert h.device.startswith("CPU") and h.torch_version == torch.__version__
     assert h.profile in training.PROFILES and h.amp == "off"
     assert all(e["val_bits_per_dim"] > 0 and e["images_per_s"] > 0 for e in h.epochs)
-    text = describe_run(h, evaluate(model, patches))
+    text = describe_run(h, evaluate(model, patches), width=None)
     for piece in (h.device, torch.__version__, f"{h.n_parameters:,}", "images/s", "test", h.profile):
         assert piece in text
 
@@ -292,15 +292,15 @@ def test_records_every_log_step_with_window_means_that_add_up_to_the_epoch(patch
 
 def test_describe_run_states_the_true_fraction_and_the_last_window(patches):
     h = train(tiny_gated(), patches, epochs=3, max_steps=5, batch_size=8, log_every=2, **FAST)
-    text = describe_run(h)
+    text = describe_run(h, width=None)
     assert "trained for 0.62 epochs (5 steps of batch 8)" in text
     assert f"Train {h.records[-1]['train_bits_per_dim']:.4f} bits/dim (mean over the last 1 steps)" in text
     wrapped = describe_run(h, width=60)
     assert wrapped.replace("\n", " ") == text and max(map(len, wrapped.splitlines())) <= 60
     h.steps = 16
-    assert "trained for 2 epochs (16 steps" in describe_run(h)
+    assert "trained for 2 epochs (16 steps" in describe_run(h, width=None)
     old = History.from_dict({"epochs": h.epochs, "model": "PixelCNN", "unknown_future_key": 1})
-    assert "1 epoch(s)" in describe_run(old) and "Final-epoch train" in describe_run(old)
+    assert "1 epoch(s)" in describe_run(old, width=None) and "Final-epoch train" in describe_run(old, width=None)
 
 
 def test_plot_history_is_legible_at_book_width(patches):
