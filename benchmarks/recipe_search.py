@@ -62,6 +62,7 @@ CANDIDATES = {
     "b16": dict(batch_size=16),
     "b64": dict(batch_size=64),
     "lr2e-3": dict(lr=2e-3),
+    "lr3e-3": dict(lr=3e-3),
     "lr1e-2": dict(lr=1e-2),
     "b16lr3e-3": dict(batch_size=16, lr=3e-3),
     "b16lr1e-2": dict(batch_size=16, lr=1e-2),

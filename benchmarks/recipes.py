@@ -178,12 +178,19 @@ def original(quick=False):
                       batch_size=32 if not quick else 16, clip_grad=1.0, ema=None))
 
 
-# The library's recipe for a CPU (chosen with benchmarks/recipe_search.py; see its docstring).
+# The library's recipe for a CPU, chosen with benchmarks/recipe_search.py (results and the
+# reasoning in book/data/time_to_quality_search.json). At equal CPU time on one thread, batch 8
+# beat 16 and 32 at every size tried (as many images per second, 2-4x the steps); the smallest
+# model (16 channels, 5 layers) led at 1-2 CPU minutes, but its lead over 32 x 8 shrank from 0.032
+# to 0.025 bits/dim between 60 and 120 CPU seconds (and to 0.012 half-way through a 240 s run that
+# was stopped), and 32 x 8 uses a second thread better (1.43x vs 1.18x): for budgets of 10-30
+# minutes on 2 threads 32 x 8 is the pick, an extrapolation. EMA (decays 0.99-0.999, warm-up
+# rule) changed bits/dim by < 0.001 when the rate anneals to zero, so it is left out.
 LIBRARY = dict(
     model=dict(hidden_channels=32, n_layers=8, causal_kernel_size=7, kernel_size=3,
                skip_channels=32, head_channels=32, dilations=[1, 2, 1, 4, 1, 2, 1]),
-    batch_size=32, lr=5e-3, weight_decay=0.0, warmup_fraction=0.05, final_lr_fraction=0.0,
-    clip_grad=1.0, ema_decay=0.995)
+    batch_size=8, lr=5e-3, weight_decay=0.0, warmup_fraction=0.05, final_lr_fraction=0.0,
+    clip_grad=1.0, ema_decay=None)
 
 
 def library(quick=False, settings=None):
@@ -191,7 +198,7 @@ def library(quick=False, settings=None):
     model = dict(s["model"])
     if quick:
         model.update(hidden_channels=8, skip_channels=8, head_channels=8)
-    batch = 16 if quick else s["batch_size"]
+    batch = s["batch_size"]
     return Recipe(
         name="library", label="library", batch_size=batch,
         build=lambda: GatedPixelCNN(1, LEVELS, **model),
