@@ -12,7 +12,8 @@ weights and with EMAs of several decays, kept side by side during training.
 
 These are short explorations: results after a minute or two of training rank recipes for a
 budget of that size, and extrapolating them to a 25-minute run is a judgement, not a
-measurement. The results used for the recipe are summarised in recipes.py and the README.
+measurement. The results behind the library recipe, with the reasoning, are in
+book/data/time_to_quality_search.json (from the JSON lines that --out appends).
 """
 import argparse
 import copy
@@ -95,7 +96,8 @@ class SearchContender(Contender):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--candidates", nargs="+", default=["h16L5", "h32L8"])
     p.add_argument("--budget", type=float, default=60.0, help="CPU seconds per candidate")
     p.add_argument("--chunk", type=float, default=2.0)

@@ -67,7 +67,8 @@ def gate(x):
 
 
 class TutorialGatedLayer(nn.Module):
-    """Vertical conv -> gate; horizontal conv + 1x1 of the vertical features -> gate -> 1x1 -> residual.
+    """Vertical conv -> gate; horizontal conv + 1x1 of the vertical features -> gate -> 1x1,
+    added to the horizontal input (residual).
 
     The vertical stack needs no down-shift: the first vertical convolution already hid the
     centre row, so its features at row i only ever summarise rows < i.
@@ -88,7 +89,7 @@ class TutorialGatedLayer(nn.Module):
 
 
 class TutorialPixelCNN(AutoregressiveImageModel):
-    """The tutorial's gated PixelCNN for greyscale images (852,160 stored parameters at 64 channels)."""
+    """The tutorial's gated PixelCNN for greyscale images (852,160 stored parameters at 64)."""
 
     def __init__(self, color_levels=LEVELS, hidden_channels=64, dilations=(1, 2, 1, 4, 1, 2, 1),
                  kernel_size=3):
@@ -173,7 +174,7 @@ def original(quick=False):
         optimizer=lambda params: torch.optim.Adam(params, lr=1e-4),
         lr=lambda step, fraction, steps_per_epoch: 1e-4, clip_grad=1.0,
         settings=dict(model="GatedPixelCNN", **config, skip_channels=hidden, head_channels=hidden,
-                      head_width_note="not recorded by the project; the library default (hidden) used",
+                      head_width_note="not recorded by the project; the library default used",
                       optimizer="Adam", lr=1e-4, schedule="constant", warmup=False,
                       batch_size=32 if not quick else 16, clip_grad=1.0, ema=None))
 
@@ -202,7 +203,8 @@ def library(quick=False, settings=None):
     return Recipe(
         name="library", label="library", batch_size=batch,
         build=lambda: GatedPixelCNN(1, LEVELS, **model),
-        optimizer=lambda params: torch.optim.AdamW(params, lr=s["lr"], weight_decay=s["weight_decay"]),
+        optimizer=lambda params: torch.optim.AdamW(params, lr=s["lr"],
+                                                   weight_decay=s["weight_decay"]),
         lr=warmup_cosine(s["lr"], s["warmup_fraction"], s["final_lr_fraction"]),
         clip_grad=s["clip_grad"], ema_decay=s["ema_decay"],
         settings=dict(model="GatedPixelCNN", **model, optimizer="AdamW", lr=s["lr"],

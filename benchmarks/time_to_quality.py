@@ -1,8 +1,8 @@
 """Time to quality: three training recipes, the same wall-clock budget, test bits/dim over time.
 
-    python benchmarks/time_to_quality.py                 # budget 480 s each, 2 threads (~30 min on 2 cores)
-    python benchmarks/time_to_quality.py --budget 900    # a longer race
-    python benchmarks/time_to_quality.py --quick         # seconds: tiny models, checks that it all runs
+    python benchmarks/time_to_quality.py               # T = 480 s each, 2 threads: ~30 min on 2 cores
+    python benchmarks/time_to_quality.py --budget 900  # a longer race
+    python benchmarks/time_to_quality.py --quick       # seconds: tiny models, checks that it all runs
 
 The contenders (benchmarks/recipes.py): the UvA tutorial's recipe, the original project's defaults,
 and the library's recipe. Each gets the same training budget T, on the same threads, measured on
@@ -68,7 +68,8 @@ class Contender:
     def batch(self):
         """Next batch of a shuffled pass over the training images (a new order every epoch)."""
         if self.order is None or self.position >= len(self.order):
-            self.order, self.position = torch.randperm(len(self.images), generator=self.generator), 0
+            self.order = torch.randperm(len(self.images), generator=self.generator)
+            self.position = 0
         idx = self.order[self.position:self.position + self.recipe.batch_size]
         self.position += len(idx)
         return self.images[idx.to(self.images.device)].long()
@@ -92,7 +93,7 @@ class Contender:
         return loss
 
     def train_until(self, stop_s):
-        """Train whole steps until this contender's clock reaches stop_s (the last step may overrun it)."""
+        """Train whole steps until this contender's clock reaches stop_s (the last may overrun it)."""
         while self.clock < stop_s and not self.diverged:
             t0 = self.timer()
             loss = self.train_step()
@@ -138,8 +139,8 @@ def race(contenders, budget_s, eval_data, chunk_s=5.0, fractions=EVAL_FRACTIONS,
                 c.record(eval_data)
                 while next_point[id(c)] < len(points) - 1 and points[next_point[id(c)]] <= c.clock:
                     next_point[id(c)] += 1
-                bar.set_postfix({getattr(x, "name", x.recipe.name): f"{x.curve[-1]['bits_per_dim']:.3f}"
-                                 for x in contenders if x.curve})
+                bar.set_postfix({getattr(x, "name", x.recipe.name):
+                                 f"{x.curve[-1]['bits_per_dim']:.3f}" for x in contenders if x.curve})
     bar.close()
 
 
@@ -161,14 +162,16 @@ def markdown_table(result) -> str:
         cells = [r["label"], f"{r['parameters']:,}", str(r["batch_size"]), f"{r['steps']:,}",
                  f"{r['images_per_s']:.1f}", f"{r['final_bits_per_dim']:.3f}"]
         if full:
-            cells.append(f"{r['full_test_bits_per_dim']:.3f}" if "full_test_bits_per_dim" in r else "")
+            cells.append(f"{r['full_test_bits_per_dim']:.3f}" if "full_test_bits_per_dim" in r
+                         else "")
         lines.append("| " + " | ".join(cells + [when]) + " |")
     lines.append(
         f"\nT = {result['budget_s']:,.0f} s of training per recipe (evaluation excluded), "
         f"interleaved in turns of {result['chunk_s']:g} s, on {result['hardware']}, PyTorch "
         f"{result['torch']}, {result['date']} (`{result['command']}`). bits/dim on "
         f"{result['eval']['n_images']:,} images of the MNIST test split (256 levels)"
-        + (", full test on all 10,000" if full else "") + ". Parameters: live (masked taps not counted).")
+        + (", full test on all 10,000" if full else "")
+        + ". Parameters: live (masked taps not counted).")
     return "\n".join(lines)
 
 
@@ -204,7 +207,8 @@ def plot(result, path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--budget", type=float, default=480.0, help="training seconds per recipe (T)")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (CPU)")
     p.add_argument("--chunk", type=float, default=5.0, help="seconds each recipe trains per turn")
@@ -212,7 +216,8 @@ def main(argv=None):
                    help="fixed random subset of the official test split evaluated along the way")
     p.add_argument("--no-full-test", action="store_true",
                    help="skip the final evaluation on all 10,000 test images")
-    p.add_argument("--train-images", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--train-images", type=int, default=None,
+                   help="use only the first N training images")
     p.add_argument("--data", default=None, help="dataset root (default: PIXELCNN_DATA or the cache)")
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
@@ -254,14 +259,16 @@ def main(argv=None):
     rows = []
     for c in contenders:
         row = dict(name=c.recipe.name, label=c.recipe.label, settings=c.recipe.settings,
-                   parameters=count_parameters(c.model), stored_parameters=stored_parameters(c.model),
+                   parameters=count_parameters(c.model),
+                   stored_parameters=stored_parameters(c.model),
                    batch_size=c.recipe.batch_size, steps=c.step, images_seen=c.images_seen,
                    epochs=c.images_seen / len(train_data), train_s=c.clock,
                    images_per_s=c.images_seen / c.clock if c.clock else 0.0,
                    diverged=c.diverged, curve=c.curve,
                    final_bits_per_dim=c.curve[-1]["bits_per_dim"] if c.curve else None)
         if c.ema is not None:
-            row["final_bits_per_dim_raw_weights"] = evaluate(c.model, eval_data, 250)["bits_per_dim"]
+            raw = evaluate(c.model, eval_data, 250)["bits_per_dim"]
+            row["final_bits_per_dim_raw_weights"] = raw
         if not args.no_full_test:
             print(f"evaluating {c.recipe.label} on the full test split ...", flush=True)
             row["full_test_bits_per_dim"] = c.evaluate(test_data)
@@ -281,13 +288,15 @@ def main(argv=None):
         benchmark="time to quality: test bits/dim against training wall time, same budget per recipe",
         **provenance(device, __file__, argv),
         budget_s=args.budget, chunk_s=args.chunk, quick=args.quick,
-        data=dict(train=f"MNIST train split of pixelcnn_lib.data ({len(train_data):,} images), 256 levels",
+        data=dict(train=f"MNIST train split of pixelcnn_lib.data ({len(train_data):,} images), "
+                        "256 levels",
                   train_images=len(train_data)),
         eval=dict(split="official MNIST test split, 256 levels", n_images=len(eval_data),
                   subset="random, torch.Generator seed 1234, sorted", full_test=not args.no_full_test,
                   fractions_of_budget=list(fractions),
                   weights="EMA weights for recipes with an EMA"),
-        method=("recipes trained interleaved in turns of chunk_s seconds of their own training clock; "
+        method=("recipes trained interleaved in turns of chunk_s seconds of their own training "
+                "clock; "
                 "evaluation time excluded from the clock"),
         total_wall_s=time.perf_counter() - t_start,
         recipes=rows, summary=summary)
