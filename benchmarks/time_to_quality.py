@@ -189,14 +189,15 @@ def plot(result, path):
         ax.plot(t, b, marker="o", ms=3, label=f"{r['label']} ({r['parameters']:,} params)")
     budget_min = result["budget_s"] / 60
     tut = result["summary"]["tutorial_bits_per_dim_at_budget"]
-    ax.axhline(tut, color="grey", ls="--", lw=0.8)
+    ax.axhline(tut, color="grey", ls="--", lw=0.8, label="tutorial's bits/dim at T")
     ax.axvline(budget_min / 2, color="grey", ls=":", lw=0.8)
-    low = min(min(p["bits_per_dim"] for p in r["curve"]) for r in result["recipes"])
-    ax.set_ylim(low - 0.05, max(min(max(finals) + 0.6, 4.0), low + 0.5))  # early points may be off
+    points = [p["bits_per_dim"] for r in result["recipes"] for p in r["curve"]]
+    ax.set_ylim(min(points) - 0.05, min(max(points) + 0.05, max(finals) + 0.6))  # early ones may be off
     ax.text(budget_min / 2, ax.get_ylim()[1], " T/2", va="top", fontsize=8, color="grey")
     ax.set_xlabel("training wall time, minutes (evaluation excluded)")
     ax.set_ylabel(f"test bits/dim ({result['eval']['n_images']:,} test images)")
-    ax.set_title(f"Same budget, {result['threads']} thread(s), {result['hardware']}", fontsize=9)
+    ax.set_title(f"T = {result['budget_s']:,.0f} s of training per recipe, {result['hardware']}",
+                 fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
