@@ -256,7 +256,7 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                         epoch_nats.zero_()
                 if world_size == 1 or is_record:  # several processes must agree: decide at records
                     elapsed = time.perf_counter() - session_t0
-                    over = max_minutes is not None and elapsed > 60 * max_minutes
+                    over = max_minutes is not None and elapsed > 60 * max_minutes and not last
                     interrupted, over = distributed.any_process([bool(requested), over and main],
                                                                 device)
                     stop = "interrupted" if interrupted else "time budget" if over else None
