@@ -33,8 +33,14 @@ def write_json(result: dict, out) -> None:
 DATA = Path(__file__).resolve().parents[1] / "book" / "data"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
+def time_to_quality_table(result) -> str:
+    from time_to_quality import markdown_table  # imported here: that script imports this module
+    return markdown_table(result)
+
+
 TABLES = {"sampling": ("bench_sampling.json", sampling_table),
-          "training": ("bench_training.json", training_table)}
+          "training": ("bench_training.json", training_table),
+          "time_to_quality": ("time_to_quality.json", time_to_quality_table)}
 
 
 def readme_blocks(data_dir=DATA) -> dict:
