@@ -12,8 +12,14 @@
    the book's Sphinx settings into a book without one.) Two works with the same authors and year must be told apart in
    references.bib itself (year = {2016a}, {2016b}), so the citations in the text differ too;
    tests/test_book_structure.py checks that no two labels are equal.
+3. A code cell whose source is hidden (tag `hide-input`) opens inside an admonition box whose side
+   padding made its code box 18 px narrower than every other cell's, so a 77-character line
+   scrolled sideways there. A small stylesheet gives it the full width: the book wraps code at 78
+   characters for every code box (tests/page_checks.py measures it).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 from pybtex.plugin import register_plugin
 from pybtex.richtext import Text
@@ -76,7 +82,22 @@ def _author_year_references(app, config):
         config.bibtex_default_style = "authoryear"
 
 
+CSS_FILE = "pixelcnn-local.css"
+CSS = """/* tools/sphinx_local.py: hidden code cells get the same width as every other code box. */
+div.cell details.hide.above-input { padding-left: 0; padding-right: 0; }
+"""
+
+
+def _write_css(app, exception):
+    if exception is None and app.builder.format == "html":
+        path = Path(app.outdir) / "_static" / CSS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(CSS)
+
+
 def setup(app):
+    app.add_css_file(CSS_FILE)
+    app.connect("build-finished", _write_css)
     # Late, so scripts that other extensions add to a page are seen too.
     app.connect("html-page-context", _dedupe_page_scripts, priority=900)
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
