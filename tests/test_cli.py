@@ -55,7 +55,7 @@ def test_train_evaluate_sample_end_to_end(data_root, tmp_path):
     done = run_cli(*tiny(data_root, "--max-steps", "10", "--out", str(out)))
     assert done.returncode == 0, done.stderr
     assert sorted(os.listdir(out)) == ["checkpoint.pt", "config.json", "loss.png", "metrics.jsonl"]
-    assert "trained for 1.2 epochs (10 steps of batch 8)" in done.stdout  # 64 images: 8 steps/epoch
+    assert "trained for 1.2 epochs (10 steps of batch 8)" in " ".join(done.stdout.split())  # wrapped; 64 images: 8 steps/epoch
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [2, 4, 6, 8, 10]
     for r in lines:
