@@ -20,6 +20,11 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
+def model_device(model) -> torch.device:
+    """The device a model's weights live on."""
+    return next(model.parameters()).device
+
+
 def amp_dtype(device) -> torch.dtype | None:
     """Autocast dtype: bf16 on GPUs with native bf16 (compute capability >= 8), fp16 (+ GradScaler)
     on older GPUs such as Colab's T4, None (full fp32) on CPU and MPS."""

@@ -13,6 +13,8 @@ import contextlib
 
 import torch
 
+from .devices import model_device
+
 
 class EMA:
     """Exponential moving average of a model's floating-point parameters (buffers are copied).
@@ -64,7 +66,7 @@ class EMA:
     @torch.no_grad()
     def copy_to(self, model):
         """Overwrite the model's parameters (and buffers) with the averages."""
-        model.load_state_dict({k: v.to(_device_of(model)) for k, v in self.shadow.items()})
+        model.load_state_dict({k: v.to(model_device(model)) for k, v in self.shadow.items()})
 
     @contextlib.contextmanager
     def applied(self, model):
@@ -75,7 +77,3 @@ class EMA:
             yield model
         finally:
             model.load_state_dict(saved)
-
-
-def _device_of(model):
-    return next(model.parameters()).device

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import ImageData
+from .devices import model_device
 
 
 def as_tensors(data):
@@ -42,10 +43,6 @@ def check_data(model, data, what="data"):
                          f"outside [0, {model.n_classes - 1}].")
     if model.n_classes and labels.shape != (len(images),):
         raise ValueError(f"{what} needs one label per image: {len(images)} images, labels {list(labels.shape)}.")
-
-
-def model_device(model):
-    return next(model.parameters()).device
 
 
 @torch.no_grad()
