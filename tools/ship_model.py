@@ -49,10 +49,6 @@ def main(argv=None):
     ema.load_state_dict(state["ema_state"])
     settings = json.loads((args.run / "config.json").read_text())["settings"]
     history = state["history"]
-    if history.get("stopped") == "time budget" and history["steps"] >= (settings["max_steps"] or 1e18):
-        # Every step ran; only the final validation crossed the budget. Training before the fix in
-        # training.py (a budget stop needs steps left) labelled such a run "stopped early".
-        history["stopped"] = ""
     command = (args.run / "command.txt").read_text().strip() if (args.run / "command.txt").exists() else None
     extra = {key: state[key] for key in ("train_config", "data") if key in state}
     extra.update(shipped_check=subset_check(averaged), command=command,
