@@ -50,7 +50,8 @@ class History:
         return cls(**{k: v for k, v in d.items() if k in known})  # older/newer checkpoints load too
 
 
-def _duration(seconds):
+def duration_text(seconds):
+    """A wall time as the provenance lines print it: '42.0 s', '20 min 47 s', '1 h 5 min'."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     if seconds < 3600:
@@ -94,7 +95,7 @@ def _describe(history, test_metrics):
     text = (f"{h.model} with {h.n_parameters:,} parameters, trained for {_epochs_text(h)} "
             f"({h.steps:,} steps of {batch}) on {h.device} with PyTorch {h.torch_version}, "
             f"profile '{h.profile}', mixed precision {h.amp}: {ips:,.0f} images/s, "
-            f"{_duration(h.wall_s)} wall time")
+            f"{duration_text(h.wall_s)} wall time")
     if h.stopped:
         text += f" (stopped early: {h.stopped})"
     last = h.records[-1] if h.records else None
