@@ -7,8 +7,10 @@ Each candidate is the library recipe (benchmarks/recipes.py, LIBRARY) with some 
 They train interleaved in one process on ONE thread, each for `--budget` seconds of its own
 PROCESS CPU time (time.process_time), so that a machine shared with other work, which stretches
 wall time, changes little; its cosine schedule ends at its own budget. At the end every
-candidate is evaluated on a fixed random subset of the MNIST test split (256 levels) with its raw
-weights and with EMAs of several decays, kept side by side during training.
+candidate is evaluated on a fixed random subset of the MNIST VALIDATION split (the last 5,000
+official training images, 256 levels) with its raw weights and with EMAs of several decays, kept
+side by side during training. A search chooses: it never reads the test split, which is scored
+once per final model (tests/test_selection.py checks this).
 
 These are short explorations: results after a minute or two of training rank recipes for a
 budget of that size, and extrapolating them to a 25-minute run is a judgement, not a
@@ -59,6 +61,9 @@ CANDIDATES = {
     "h32L8s16": dict(model=arch(32, 8, skip=16)),
     "h32L8s64": dict(model=arch(32, 8, skip=64)),
     "h24L10": dict(model=arch(24, 10)),
+    "h48L8": dict(model=arch(48, 8)),
+    "h64L8": dict(model=arch(64, 8)),
+    "h48L10": dict(model=arch(48, 10)),
     "b8": dict(batch_size=8),
     "b16": dict(batch_size=16),
     "b64": dict(batch_size=64),
@@ -101,7 +106,7 @@ def main(argv=None):
     p.add_argument("--candidates", nargs="+", default=["h16L5", "h32L8"])
     p.add_argument("--budget", type=float, default=60.0, help="CPU seconds per candidate")
     p.add_argument("--chunk", type=float, default=2.0)
-    p.add_argument("--eval-images", type=int, default=500)
+    p.add_argument("--eval-images", type=int, default=500, help="validation images scored")
     p.add_argument("--decays", type=float, nargs="*", default=[0.99, 0.995, 0.999])
     p.add_argument("--data", default=None)
     p.add_argument("--out", default=None, help="append the results as one JSON line to this file")
@@ -114,10 +119,10 @@ def main(argv=None):
     torch.set_num_threads(1)
     device = torch.device("cpu")
     train_data = load_dataset("mnist", "train", levels=256, root=args.data)
-    test_data = load_dataset("mnist", "test", levels=256, root=args.data)
-    pick = torch.randperm(len(test_data), generator=torch.Generator().manual_seed(1234))
+    val_data = load_dataset("mnist", "val", levels=256, root=args.data)
+    pick = torch.randperm(len(val_data), generator=torch.Generator().manual_seed(1234))
     idx = pick[:args.eval_images].sort().values
-    eval_data = type(test_data)(test_data.images[idx], test_data.labels[idx], 256, "mnist", "test")
+    eval_data = type(val_data)(val_data.images[idx], val_data.labels[idx], 256, "mnist", "val")
 
     contenders = []
     for name in args.candidates:

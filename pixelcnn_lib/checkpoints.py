@@ -3,12 +3,11 @@
 Files are written atomically and read weights-only onto the CPU, so a crash mid-save never
 destroys the previous checkpoint and a GPU run opens on a laptop.
 """
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic import write_atomically
 from .devices import pick_device
 from .history import History
 from .models import build_model
@@ -51,31 +50,8 @@ def save_checkpoint(path, model, optimizer=None, epoch=0, history=None, extra=No
         "torch_version": str(torch.__version__),
         **(extra or {}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, readable_mode())  # mkstemp makes files private (0600); a checkpoint is not
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda f: torch.save(state, f))
     return path
-
-
-def readable_mode():
-    """The mode a plain open() would give a new file: 0o666 minus the process umask."""
-    try:  # Linux: read the umask without changing it (os.umask would, briefly, for every thread)
-        with open("/proc/self/status") as f:
-            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
 
 
 def load_checkpoint(path) -> dict:
@@ -163,5 +139,5 @@ def restore_training(path, model, optimizer, scaler, averager, history, config):
     old = History.from_dict(state["history"])
     for key in ("device", "torch_version", "profile", "amp", "processes", "ema", "steps_per_epoch"):
         setattr(old, key, getattr(history, key))  # this session's hardware and settings
-    old.stopped = ""
+    old.stopped, old.final = "", None  # the run goes on: how it ended is no longer its end
     return old, state.get("position") or {"epoch": state["epoch"]}

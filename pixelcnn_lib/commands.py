@@ -2,20 +2,44 @@
 
 Every check that can fail on bad input runs before the first file is written.
 """
+import copy
+import io
 import json
 import math
 import signal
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from . import distributed
+from .atomic import write_atomically
 from .checkpoints import CheckpointError, check_same_model, load_checkpoint, model_from_state
-from .cli import (DATASETS, INTERRUPTED, RESUMABLE_CHANGES, TRAIN_DEFAULTS, UsageError,
-                  check_writable, device_from, write_atomic)
 from .data import load_dataset, subset
-from .history import describe_run, plot_history
+from .history import describe_run, duration_text, plot_history
+from .options import (DATASETS, INTERRUPTED, PRESETS, RESUMABLE_CHANGES, TRAIN_DEFAULTS,
+                      UsageError, check_writable, device_from)
+
+
+def write_text(path, text):
+    write_atomically(path, lambda f: f.write(text.encode()))
+
+
+def write_figure(path, fig):
+    import matplotlib.pyplot as plt
+    write_atomically(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+
+
+def write_image_grid(path, grid):
+    from torchvision.utils import save_image
+    write_atomically(path, lambda f: save_image(grid, f, format="png"))
+
+
+def write_array(path, array):
+    import numpy as np
+    write_atomically(path, lambda f: np.save(f, array))
 
 
 # ----------------------------------------------------------------------------- train
@@ -28,12 +52,11 @@ def train(args):
     if checkpoint.exists() and not args.resume:
         raise UsageError(f"{out} already holds a run ({checkpoint.name}); add --resume to continue it, "
                          "or choose another --out.")
+    if args.resume and not checkpoint.exists():
+        raise UsageError(f"--resume: no run in {out} to resume (no {checkpoint.name}); drop "
+                         "--resume to start a new run there.")
     check_writable(out)
     s = _train_settings(args, out)
-    for flag in ("kernel_size", "causal_kernel_size"):
-        if s[flag] < 1 or s[flag] % 2 == 0:
-            raise UsageError(f"--{flag.replace('_', '-')} must be odd (got {s[flag]}): a causal "
-                             "kernel is centred on the pixel it predicts; use 3, 5 or 7.")
     if distributed.launched_by_torchrun():
         device = distributed.setup(device_from(args.device) if args.device else None)
     else:
@@ -45,6 +68,7 @@ def train(args):
         val_data = _load(name, "val", s["levels"], s["binarization"], args)
         if s["val_images"]:
             val_data = subset(val_data, s["val_images"])
+        _check_model_fits(s, train_data.shape)
         torch.manual_seed(s["seed"])
         model = GatedPixelCNN(
             train_data.shape[0], s["levels"], s["hidden_channels"], s["layers"],
@@ -57,11 +81,13 @@ def train(args):
         main = rank == 0
         if main:  # every check passed: now, and only now, write
             out.mkdir(parents=True, exist_ok=True)
-            write_atomic(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
-            write_atomic(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+            write_text(out / "config.json", json.dumps({"settings": s}, indent=2) + "\n")
+            write_text(out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
             print(f"training a GatedPixelCNN ({count_parameters(model):,} parameters) on "
                   f"{s['dataset']} ({len(train_data):,} images, batch {s['batch_size']}, "
                   f"{world_size} process(es)); writing to {out}", file=sys.stderr)
+            if device.type == "cpu" and not args.preset and not records:
+                _estimate_cpu_time(model, train_data, s, args.max_minutes)
 
         def log(record):
             with open(out / "metrics.jsonl", "a") as f:
@@ -83,9 +109,8 @@ def train(args):
     finally:
         distributed.cleanup()
     if main:
-        fig = plot_history(history, title=f"{s['dataset']}: {history.model}")
-        write_atomic(out / "loss.png", fig)
-        print(describe_run(history))
+        write_figure(out / "loss.png", plot_history(history, title=f"{s['dataset']}: {history.model}"))
+        print(describe_run(history, show_profile=False))
         if status == INTERRUPTED or history.stopped:
             why = "interrupted" if status == INTERRUPTED else "stopped at the --max-minutes budget"
             print(f"{why} after step {history.steps:,}; {checkpoint} saved. Continue with: "
@@ -96,6 +121,16 @@ def train(args):
 def _train_settings(args, out):
     """The run's settings: defaults < the run's saved config.json (with --resume) < typed options."""
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k, None) is not None}
+    if args.no_ema:
+        if given.get("ema"):
+            raise UsageError(f"--ema {given['ema']:g} and --no-ema contradict each other: keep one.")
+        given["ema"] = 0.0
+    if args.hidden_layers is not None:  # the original project counts the gated blocks only
+        if "layers" in given and given["layers"] != args.hidden_layers + 1:
+            raise UsageError(f"--layers {given['layers']} and --hidden-layers {args.hidden_layers} "
+                             f"disagree (--hidden-layers N means --layers N+1): keep one.")
+        given["layers"] = args.hidden_layers + 1
+    preset = PRESETS[args.preset] if args.preset else {}
     saved = {}
     config = out / "config.json"
     if args.resume and config.exists():
@@ -106,7 +141,7 @@ def _train_settings(args, out):
             was = ", ".join(f"--{k.replace('_', '-')} {saved[k]}" for k in clash)
             raise UsageError(f"--resume continues {out} as configured ({was}); drop the differing "
                              "options, or choose another --out to start a new run.")
-    s = {**TRAIN_DEFAULTS, **saved, **given}
+    s = {**TRAIN_DEFAULTS, **preset, **saved, **given}
     _, default_levels, default_binarization = DATASETS[s["dataset"]]
     s["levels"] = s["levels"] or default_levels
     if s["dataset"] == "binarized-mnist" and s["levels"] != 2:
@@ -118,6 +153,40 @@ def _train_settings(args, out):
     if s["levels"] == 2:
         s["binarization"] = s["binarization"] or default_binarization or "threshold"
     return s
+
+
+def _check_model_fits(s, shape):
+    """Refuse settings that build a model that cannot run, naming the option to change."""
+    blocks = s["layers"] - 1
+    if s["dilations"] is not None and len(s["dilations"]) != blocks:
+        raise UsageError(f"--dilations gives {len(s['dilations'])} values but --layers "
+                         f"{s['layers']} has {blocks} gated blocks: give one per block.")
+    if s["causal_kernel_size"] // 2 >= max(shape[1:]):
+        raise UsageError(f"--causal-kernel-size {s['causal_kernel_size']} is wider than the "
+                         f"{shape[1]}x{shape[2]} images: use a smaller odd size.")
+
+
+def _estimate_cpu_time(model, train_data, s, max_minutes):
+    """Time one short training step on a copy of the model (random state untouched) and say how
+    long the whole run would take here, suggesting --preset cpu when that is long."""
+    steps = math.ceil(len(train_data) / s["batch_size"]) * s["epochs"]
+    steps = min(steps, s["max_steps"] or steps)
+    probe = min(s["batch_size"], 4)
+    with torch.random.fork_rng():
+        twin = copy.deepcopy(model).train()
+        x = train_data.images[:probe].long()
+        y = train_data.labels[:probe] if twin.n_classes else None
+        t0 = time.perf_counter()
+        logits = twin(x, y)
+        torch.nn.functional.cross_entropy(logits, x).backward()
+        per_image = time.perf_counter() - t0
+    seconds = per_image / probe * steps * s["batch_size"]
+    budget = f"; --max-minutes {max_minutes:g} stops it sooner" if (
+        max_minutes and max_minutes * 60 < seconds) else ""
+    print(f"estimated training time on this CPU: {duration_text(seconds)} for {steps:,} steps "
+          f"(timed on one {probe}-image step{budget}). "
+          + ("For a CPU, --preset cpu trains a good model in about 25 minutes."
+             if seconds > 3600 else ""), file=sys.stderr)
 
 
 def _check_resumable(checkpoint, model, s, n_train):
@@ -150,11 +219,6 @@ def sample(args):
         raise UsageError("this checkpoint does not record its image shape: pass --shape C,H,W, "
                          "e.g. 1,28,28.")
     n = len(labels) if labels is not None else (args.n or 16)
-    if n < 1:
-        raise UsageError(f"-n must be at least 1, got {n}.")
-    if args.temperature <= 0:
-        raise UsageError(f"--temperature must be > 0, got {args.temperature}; 1.0 samples the "
-                         "model as trained.")
     png = Path(args.out)
     if png.suffix.lower() != ".png":
         raise UsageError(f"--out {png} must end in .png (the levels go to "
@@ -169,9 +233,8 @@ def sample(args):
     import numpy as np
     grid = make_grid(x.float().cpu() / (model.color_levels - 1), nrow=nrow or math.ceil(math.sqrt(n)),
                      padding=2, pad_value=0.5)
-    png.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(png, grid)
-    write_atomic(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
+    write_image_grid(png, grid)
+    write_array(png.with_suffix(".npy"), x.cpu().numpy().astype(np.uint8))
     print(f"wrote {png} and {png.with_suffix('.npy')}: {n} images {list(shape)}, "
           f"{model.checkpoint_weights} weights, temperature {args.temperature:g}, seed {args.seed}, "
           f"{args.method} sampler")
@@ -223,10 +286,11 @@ def evaluate(args):
         raise UsageError(f"the checkpoint's model reads {model.in_channels}-channel images but "
                          f"{dataset} has {data.shape[0]}; evaluate it on the dataset it was trained "
                          f"on ({info.get('name') or 'see its config.json'}).")
-    if args.limit:
+    if args.limit is not None:
         data = subset(data, args.limit)
     device = device_from(args.device)
     metrics = score(model.to(device), data, args.batch_size, device)
+    dataset = _dataset_label(dataset, levels, binarization)
     print(json.dumps({"checkpoint": str(args.checkpoint), "dataset": dataset, "split": args.split,
                       "levels": levels, "binarization": binarization,
                       "weights": model.checkpoint_weights, **metrics, "device": str(device)}))
@@ -239,6 +303,15 @@ def _cli_dataset(info):
     if name == "mnist" and info.get("levels") == 2 and info.get("binarization") == "stochastic":
         return "binarized-mnist"
     return {"mnist": "mnist", "fashion_mnist": "fashion-mnist", "cifar10": "cifar10"}.get(name)
+
+
+def _dataset_label(dataset, levels, binarization):
+    """What a score was computed on, named as it is: 2-level data is named for its binarization."""
+    if levels != 2 or dataset == "binarized-mnist":
+        return dataset
+    if dataset == "mnist" and binarization == "stochastic":
+        return "binarized-mnist"
+    return f"{dataset}, {binarization}-binarized"
 
 
 # ----------------------------------------------------------------------------- shared

@@ -48,7 +48,11 @@ class DatasetNotFoundError(FileNotFoundError):
 
 @dataclass
 class ImageData:
-    """Quantised images and their labels; `levels` says how many colour levels the values use."""
+    """Quantised images and their labels; `levels` says how many colour levels the values use.
+
+    `len(data)` counts images; `data[10:20]` (or any index or boolean mask) and
+    `data.subset(k)` give an ImageData of those images, with the same levels and name.
+    """
     images: torch.Tensor  # uint8 [N, C, H, W], values in [0, levels)
     labels: torch.Tensor  # int64 [N]
     levels: int
@@ -58,6 +62,16 @@ class ImageData:
 
     def __len__(self):
         return self.images.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, int):  # one image stays a dataset of one
+            index = slice(index, index + 1 if index != -1 else None)
+        return ImageData(self.images[index], self.labels[index], self.levels, self.name,
+                         self.split, self.binarization)
+
+    def subset(self, k: int) -> "ImageData":
+        """The first k images (see `subset`)."""
+        return subset(self, k)
 
     @property
     def shape(self):
@@ -128,8 +142,9 @@ def default_root() -> Path:
 
 
 def _missing_message(name, root, reason):
-    files = "\n".join(f"  {Path(root) / f}" for f in REQUIRED_FILES[name])
-    return (f"{name} not found under {root} ({reason}).\nPut these files there (unzipped):\n{files}\n"
+    """One sentence per line: what is missing and why, the files to provide, how to point at them."""
+    files = ", ".join(str(Path(root) / f) for f in REQUIRED_FILES[name])
+    return (f"{name} not found under {root} ({reason}).\nPut these files there (unzipped): {files}\n"
             f"or set the environment variable {ENV_ROOT} to a directory that holds them "
             f"(or pass root=...).")
 
@@ -149,7 +164,10 @@ def _read_split(name, root, train):
 
 
 def _torchvision_split(name, root, train, download):
-    """Download only when files are missing and download=True; turn every failure into one clear error."""
+    """Download only when files are missing and download=True; turn every failure into one clear
+    error, and leave behind no folder that a failed download created."""
+    folders = {q for f in REQUIRED_FILES[name] for q in (root / f).parents if q != q.parent}
+    new_folders = sorted((q for q in folders if not q.exists()), key=lambda q: -len(q.parts))
     try:
         if not all((root / f).exists() for f in REQUIRED_FILES[name]):
             if not download:
@@ -159,25 +177,38 @@ def _torchvision_split(name, root, train, download):
     except DatasetNotFoundError:
         raise
     except Exception as e:  # offline, HTTP 403, bad checksum, read-only root, corrupt file, ...
-        reason = f"torchvision could not {'download' if download else 'load'} it: {type(e).__name__}: {e}"
+        for folder in new_folders:  # deepest first; a folder that now holds files stays
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        cause = " ".join(str(e).split()).rstrip(":.") or "no reason given"
+        reason = (f"torchvision could not {'download' if download else 'load'} it: "
+                  f"{type(e).__name__}: {cause}")
         raise DatasetNotFoundError(_missing_message(name, root, reason)) from e
 
 
 def load_dataset(name: str, split: str = "train", levels: int = 256, root=None,
                  download: bool = True, val_size: int = 5000, *,
-                 binarization: str = "threshold") -> ImageData:
+                 binarization: str = None) -> ImageData:
     """Load MNIST / FashionMNIST / CIFAR-10 quantised to `levels` (see `quantize`).
 
     split: "train" = official training set minus its last `val_size` images, "val" = those last
     `val_size` images, "test" = official test set (10,000). root: explicit path, else env
     PIXELCNN_DATA, else ~/.cache/pixelcnn_lib. With download=False nothing is ever written.
     binarization (levels=2 only): "threshold" (byte >= 128, the default) or "stochastic" (each
-    pixel drawn once as Bernoulli(byte / 255), one fixed seed per official file).
+    pixel drawn once as Bernoulli(byte / 255), one fixed seed per official file). The command
+    line's names work too: "binarized-mnist" is MNIST at 2 levels, stochastic by default (as
+    published), and "fashion-mnist" is FashionMNIST.
     """
     key = name.lower().replace("-", "_")
     key = {"fashionmnist": "fashion_mnist", "cifar_10": "cifar10"}.get(key, key)
+    if key == "binarized_mnist":  # the command line's name: MNIST at 2 levels, as published
+        if levels not in (2, 256):  # 256 is the default: not given
+            raise ValueError(f"binarized-mnist has 2 levels, not {levels!r}: drop levels, or "
+                             "load 'mnist' to quantise to other levels.")
+        key, levels, binarization = "mnist", 2, binarization or "stochastic"
+    binarization = binarization or "threshold"
     if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS}.")
+        raise ValueError(f"unknown dataset {name!r}; choose one of {DATASETS + ('binarized-mnist',)}.")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
     if binarization not in BINARIZATIONS:

@@ -49,8 +49,8 @@ def check_data(model, data, what="data"):
 def evaluate(model, data, batch_size=256, device=None) -> dict:
     """Test likelihood from summed log-likelihoods, in fp32, eval mode (train mode restored after).
 
-    bits_per_dim = total nats / (N * C * H * W * ln 2); nats_per_image = total nats / N (the
-    number quoted for binarized MNIST).
+    Returns {"bits_per_dim": total nats / (N * C * H * W * ln 2), "nats_per_image": total nats
+    / N (the number quoted for binarized MNIST), "n_images": N}.
     """
     check_data(model, data)
     device = torch.device(device) if device is not None else model_device(model)

@@ -118,6 +118,11 @@ def pointwise(conv):
     return conv.masked_weight()[:, :, 0, 0].t(), conv.bias
 
 
+def supports_cached(model):
+    """Whether the cached sampler knows this model's layers (PixelCNN and GatedPixelCNN)."""
+    return isinstance(model, (GatedPixelCNN, PixelCNN))
+
+
 class CachedModel:
     """The whole model's caches for a batch being sampled: start a row, step a pixel, write a value.
 
@@ -127,7 +132,7 @@ class CachedModel:
     """
 
     def __init__(self, model, x, y=None):
-        if not isinstance(model, (GatedPixelCNN, PixelCNN)):
+        if not supports_cached(model):
             raise NotImplementedError(
                 f"cached sampling knows GatedPixelCNN and PixelCNN, not {type(model).__name__}: "
                 f"use method='naive'.")

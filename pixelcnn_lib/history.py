@@ -28,6 +28,7 @@ class History:
     wall_s: float = 0.0
     ema: float = None          # EMA decay, None when no weight average was kept
     stopped: str = ""          # "", "time budget" or "interrupted": why training ended early
+    final: dict = None         # an early stop's closing record (with validation), not in records
 
     @property
     def train_bits_per_dim(self):
@@ -69,45 +70,51 @@ def _epochs_text(h):
     return f"{fraction:.2g} epochs" if fraction < 1 else f"{fraction:,.1f} epochs"
 
 
-def describe_run(history: History, test_metrics: dict = None, width: int = 78) -> str:
+def describe_run(history: History, test_metrics: dict = None, width: int = 78,
+                 show_profile: bool = True) -> str:
     """One provenance paragraph for a chapter to print under its results, wrapped to `width`
-    characters (78: what the book's code boxes hold; None: one line).
+    characters (78: what the book's code boxes hold; None: one line). `show_profile=False`
+    leaves out the book's profile name (the command line has none).
 
     The train figure is the mean over the LAST log window (the model as it ended), not the
     average over the whole run, whose early steps would make it read worse than the test set.
     """
-    text = _describe(history, test_metrics)
+    text = _describe(history, test_metrics, show_profile)
     if width:
         import textwrap
         return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)
     return text
 
 
-def _describe(history, test_metrics):
+def _describe(history, test_metrics, show_profile=True):
     h = history
-    if not h.epochs and not h.records:
+    if not h.epochs and not h.records and not h.final:
         return f"{h.model} ({h.n_parameters:,} parameters) has not been trained yet."
     if h.train_s > 0:
         ips = h.images_seen / h.train_s
+    elif h.final:  # stopped before its first log step
+        ips = h.final["images_per_s"]
     else:
         ips = sum(e["images_per_s"] for e in h.epochs) / len(h.epochs)
     batch = f"batch {h.batch_size}" + (f" over {h.processes} processes" if h.processes > 1 else "")
     text = (f"{h.model} with {h.n_parameters:,} parameters, trained for {_epochs_text(h)} "
             f"({h.steps:,} steps of {batch}) on {h.device} with PyTorch {h.torch_version}, "
-            f"profile '{h.profile}', mixed precision {h.amp}: {ips:,.0f} images/s, "
-            f"{duration_text(h.wall_s)} wall time")
+            + (f"profile '{h.profile}', " if show_profile else "")
+            + f"mixed precision {h.amp}: {ips:,.0f} images/s, "
+            f"{duration_text(h.final['wall_s'] if h.final else h.wall_s)} wall time")
     if h.stopped:
         text += f" (stopped early: {h.stopped})"
-    last = h.records[-1] if h.records else None
+    last = h.final or (h.records[-1] if h.records else None)
     if last is not None:
         text += (f". Train {last['train_bits_per_dim']:.4f} bits/dim (mean over the last "
                  f"{last['window_steps']:,} steps)")
     else:  # a History saved before per-step records existed
         text += f". Final-epoch train {h.epochs[-1]['train_bits_per_dim']:.4f} bits/dim"
-    val = _last_value(h, "val_bits_per_dim")
+    val = (h.final or {}).get("val_bits_per_dim") or _last_value(h, "val_bits_per_dim")
     if val is not None:
         text += f", validation {val:.4f} bits/dim"
-        ema_val = _last_value(h, "val_ema_bits_per_dim")
+        ema_val = (h.final or {}).get("val_ema_bits_per_dim") or _last_value(
+            h, "val_ema_bits_per_dim")
         if ema_val is not None:
             text += f" ({ema_val:.4f} with the weight average, EMA {h.ema:g})"
     if test_metrics:

@@ -41,14 +41,19 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.history, self.checkpoint = history, checkpoint
 
 
-def lr_at(step, total_steps, lr, warmup_steps):
+def lr_at(step, total_steps, lr, warmup_steps, time_fraction=None):
     """Linear warmup reaching lr at step warmup_steps - 1, then cosine decay towards 0 at `total_steps`.
 
     Every step gets a new rate (none repeats at the warmup/cosine seam, none is exactly 0).
+    `time_fraction` (the share of a wall-clock budget used so far) fits the cosine to the budget
+    too: it follows whichever of steps and time runs out first, so a budget-stopped run ends
+    annealed rather than at its peak rate.
     """
     if step < warmup_steps:
         return lr * (step + 1) / warmup_steps
     progress = min(1.0, (step - warmup_steps + 1) / (total_steps - warmup_steps + 1))
+    if time_fraction is not None:
+        progress = min(1.0, max(progress, time_fraction))
     return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -115,11 +120,15 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     the checkpoint keeps the raw weights plus the average.
 
     Checkpoints (`checkpoint=path`): written atomically at every epoch end, every
-    `checkpoint_every` steps, on Ctrl-C and at the `max_minutes` wall-clock budget; `resume=True`
+    `checkpoint_every` steps, on Ctrl-C and at the `max_minutes` wall-clock budget (the whole run's,
+    resumes included; the cosine is fitted to it, and a stopped run records a final validation
+    score); `resume=True`
     continues from one exactly (same batches, LR step, running metrics and EMA). Ctrl-C stops
     between two steps, saves, and raises TrainingInterrupted; the budget stops and returns with
     `history.stopped` set. Raises TrainingDiverged if the loss turns NaN/inf.
     """
+    _check_settings(epochs=epochs, max_steps=max_steps, batch_size=batch_size, lr=lr,
+                    log_every=log_every, max_minutes=max_minutes, ema=ema)
     rank, world_size = distributed.world()
     device = torch.device(device) if device is not None else pick_device()
     check_data(model, train_data, "train_data")
@@ -195,8 +204,11 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                 idx = distributed.shard(batch, rank, world_size)
                 x = images[idx].long()
                 y = labels[idx] if labels is not None else None
+                used = None
+                if max_minutes is not None:  # the share of the budget spent, resumes included
+                    used = (wall_before + time.perf_counter() - session_t0) / (60 * max_minutes)
                 for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step, total_steps, lr, warmup_steps)
+                    group["lr"] = lr_at(step, total_steps, lr, warmup_steps, used)
                 with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     logits = forward(x, y, check=False)
                 nats = F.cross_entropy(logits.float(), x, reduction="sum")
@@ -255,11 +267,28 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                         pos.epoch_images, pos.epoch_train_s = 0, 0.0
                         epoch_nats.zero_()
                 if world_size == 1 or is_record:  # several processes must agree: decide at records
-                    elapsed = time.perf_counter() - session_t0
+                    elapsed = wall_before + time.perf_counter() - session_t0
                     over = max_minutes is not None and elapsed > 60 * max_minutes and not last
                     interrupted, over = distributed.any_process([bool(requested), over and main],
                                                                 device)
                     stop = "interrupted" if interrupted else "time budget" if over else None
+                if stop:  # how the run ended, scored like a finished one (not one of the records,
+                    # which a resume continues exactly as if never stopped)
+                    final = dict(record) if is_record else {
+                        "step": step, "epoch": round(step / steps_per_epoch, 4),
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "train_bits_per_dim": bits_per_dim(window_nats.item(), pos.window_images,
+                                                           dims),
+                        "window_steps": pos.window_steps, "val_bits_per_dim": None,
+                        "images_per_s": pos.window_images / max(
+                            pos.window_train_s + time.perf_counter() - wall0, 1e-9)}
+                    if val_data is not None and final["val_bits_per_dim"] is None:
+                        validate(final)
+                    final["wall_s"] = wall_before + time.perf_counter() - session_t0
+                    final["stopped"] = stop
+                    history.final = final
+                    if main and on_log is not None:
+                        on_log(final)
                 saving = checkpoint is not None and main and bool(
                     epoch_done or last or stop or (checkpoint_every and step % checkpoint_every == 0))
                 if saving or stop:
@@ -280,6 +309,21 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     if stop == "interrupted":
         raise TrainingInterrupted(history, checkpoint)
     return history
+
+
+def _check_settings(*, epochs, max_steps, batch_size, lr, log_every, max_minutes, ema):
+    """Refuse settings that would train nothing, or train wrongly, before any work is done."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("log_every", log_every),
+                        ("max_steps", max_steps)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}.")
+    if max_minutes is not None and not max_minutes > 0:
+        raise ValueError(f"max_minutes must be > 0 (a wall-clock budget), got {max_minutes!r}.")
+    if ema is not None and not 0 <= ema < 1:
+        raise ValueError(f"ema must be a decay in [0, 1), got {ema!r}.")
 
 
 def _finish_epoch(history, pos, epoch_nats, dims, record, verbose):

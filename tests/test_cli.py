@@ -85,11 +85,11 @@ def test_train_evaluate_sample_end_to_end(data_root, tmp_path):
 
 
 def test_time_budget_stop_then_resume_equals_uninterrupted(data_root, tmp_path, capsys):
-    """--max-minutes 0 stops after the first step (mid log window, mid epoch); --resume then
+    """--max-minutes 1e-9 stops after the first step (mid log window, mid epoch); --resume then
     continues to bit-identical weights, weight average, optimizer state and metrics."""
     args = tiny(data_root, "--max-steps", "11", "--checkpoint-every", "3")
     assert cli.main([*args, "--out", str(tmp_path / "full")]) == 0
-    assert cli.main([*args, "--out", str(tmp_path / "cut"), "--max-minutes", "0"]) == 0
+    assert cli.main([*args, "--out", str(tmp_path / "cut"), "--max-minutes", "1e-9"]) == 0
     assert "stopped at the --max-minutes budget after step 1" in capsys.readouterr().err
     cut = load_checkpoint(tmp_path / "cut" / "checkpoint.pt")
     assert cut["history"]["steps"] == 1 and cut["position"]["window_steps"] == 1
@@ -130,7 +130,10 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(data_root, tmp_path):
     steps, pos = state["history"]["steps"], state["position"]
     assert steps >= 4 and steps == pos["epoch"] * 8 + pos["epoch_step"] and state["history"]["stopped"] == "interrupted"
     records = [json.loads(line) for line in metrics.read_text().splitlines()]
-    assert records == state["history"]["records"] and records[-1]["step"] <= steps
+    *logged, final = records  # the closing line says how the run ended, scored on validation
+    assert logged == state["history"]["records"] and logged[-1]["step"] <= steps
+    assert final == state["history"]["final"] and final["step"] == steps
+    assert final["stopped"] == "interrupted" and final["val_bits_per_dim"] is not None
     assert load_model(out / "checkpoint.pt", device="cpu").checkpoint_weights == "ema"
 
 
@@ -171,10 +174,10 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(data_root, tmp_path,
     out = str(tmp_path / "new")
     refused([*tiny(data_root), "--out", out, "--dataset", "imagenet"], "invalid choice", "--help")
     refused([*tiny(tmp_path / "empty"), "--dataset", "cifar10", "--out", out], "cifar10 not found", "--data-root")
-    refused([*tiny(data_root), "--kernel-size", "4", "--out", out], "--kernel-size must be odd", "use 3, 5 or 7")
+    refused([*tiny(data_root), "--kernel-size", "4", "--out", out], "--kernel-size/--hidden-ksize: must be odd", "use 3, 5 or 7")
     (tmp_path / "a_file").write_text("x")
     refused([*tiny(data_root), "--out", str(tmp_path / "a_file" / "run")], "is a file, not a directory")
-    refused([*tiny(data_root), "--dilations", "1,2,4", "--out", out], "dilations needs 1 positive integers")
+    refused([*tiny(data_root), "--dilations", "1,2,4", "--out", out], "--dilations gives 3 values")
     refused([*tiny(data_root), "--device", "cuda:7" if not torch.cuda.is_available() else "tpu", "--out", out],
             "--device")
 

@@ -1,5 +1,6 @@
 """Data: quantisation rules, official splits, offline failure messages, the offline colour set."""
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -272,3 +273,31 @@ def test_photo_patches_splits_partition_all():
     assert torch.equal(test.images, full.images[4::5])
     with pytest.raises(ValueError, match="patches"):
         photo_patches(size=16, n=len(full) + 1)
+
+
+def test_command_line_dataset_names_load_in_python_too():
+    """load_dataset takes the CLI's names: binarized-mnist is MNIST at 2 levels, stochastic."""
+    from fake_mnist import write_fake_mnist
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_fake_mnist(Path(tmp))
+        b = load_dataset("binarized-mnist", "test", root=root, download=False)
+        same = load_dataset("mnist", "test", levels=2, root=root, download=False,
+                            binarization="stochastic")
+        assert b.levels == 2 and b.binarization == "stochastic" and torch.equal(b.images, same.images)
+        t = load_dataset("binarized-mnist", "test", root=root, download=False,
+                         binarization="threshold")
+        assert t.binarization == "threshold"
+        with pytest.raises(ValueError, match="binarized-mnist has 2 levels"):
+            load_dataset("binarized-mnist", "test", levels=16, root=root, download=False)
+
+
+def test_image_data_len_slicing_and_subset():
+    images = torch.arange(5 * 4, dtype=torch.uint8).reshape(5, 1, 2, 2) % 4
+    data = ImageData(images, torch.arange(5), 4, "toy", "train")
+    part = data[1:3]
+    assert isinstance(part, ImageData) and len(part) == 2 and part.levels == 4
+    assert torch.equal(part.images, images[1:3]) and part.labels.tolist() == [1, 2]
+    assert len(data[2]) == 1 and data[-1].labels.tolist() == [4]
+    assert data[data.labels % 2 == 0].labels.tolist() == [0, 2, 4]
+    assert data.subset(3).labels.tolist() == [0, 1, 2]

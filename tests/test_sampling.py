@@ -75,7 +75,7 @@ def test_labels_reach_the_model_row_by_row(conditional):
     seen = []
     forward = conditional.forward
     conditional.forward = lambda x, y=None, **kw: (seen.append(y.clone()), forward(x, y, **kw))[1]
-    cold = dict(temperature=1e-4, generator=0)
+    cold = dict(temperature=1e-4, generator=0, method="naive")  # its forward passes
     ab = sample(conditional, 2, (3, 3, 3), y=torch.tensor([0, 2]), **cold)
     assert seen and all(torch.equal(y, torch.tensor([0, 2])) for y in seen)
     bb = sample(conditional, 2, (3, 3, 3), y=torch.tensor([2, 2]), **cold)
@@ -149,3 +149,18 @@ def test_each_sampling_module_imports_alone_in_a_fresh_interpreter(name):
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_the_default_method_is_the_cached_sampler_where_it_applies(conditional, monkeypatch):
+    """sample() without `method` takes the cached sampler for the models it knows, and the naive
+    one for any other model (the fully visible model of chapter 1)."""
+    import pixelcnn_lib.sampling as front
+    from pixelcnn_lib import FullyVisibleModel
+    used = []
+    for name, real in list(front.SAMPLERS.items()):
+        monkeypatch.setitem(front.SAMPLERS, name,
+                            lambda *a, _name=name, _real=real, **k: used.append(_name) or _real(*a, **k))
+    sample(conditional, 2, (3, 4, 5), y=1, generator=0)
+    sample(FullyVisibleModel(1, 2, (2, 2)), 1, (1, 2, 2), generator=0)
+    sample(conditional, 1, (3, 4, 5), y=1, generator=0, method="naive")
+    assert used == ["cached", "naive", "naive"]

@@ -358,11 +358,11 @@ def test_checkpoint_every_and_time_budget(patches, tmp_path, monkeypatch):
     train(tiny_gated(), patches, epochs=1, batch_size=8, checkpoint=tmp_path / "a.pt", checkpoint_every=3, **FAST)
     assert saved_at == [3, 6, 0]  # every 3 steps, then the epoch end (position: next epoch, step 0)
     saved_at.clear()
-    h = train(tiny_gated(), patches, epochs=1, batch_size=8, checkpoint=tmp_path / "b.pt", max_minutes=0,
+    h = train(tiny_gated(), patches, epochs=1, batch_size=8, checkpoint=tmp_path / "b.pt", max_minutes=1e-9,
               **FAST)
     assert h.steps == 1 and h.stopped == "time budget" and saved_at == [1]
     assert load_checkpoint(tmp_path / "b.pt")["history"]["stopped"] == "time budget"
-    h = train(tiny_gated(), patches, epochs=1, batch_size=8, max_minutes=0, **FAST)  # no checkpoint
+    h = train(tiny_gated(), patches, epochs=1, batch_size=8, max_minutes=1e-9, **FAST)  # no ckpt
     assert h.steps == 1 and h.stopped == "time budget"
     with pytest.raises(CheckpointError, match="batch_size=8"):
         train(tiny_gated(), patches, batch_size=16, checkpoint=tmp_path / "b.pt", **FAST)
