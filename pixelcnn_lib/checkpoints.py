@@ -100,7 +100,8 @@ def model_from_state(state, ema=True):
     """The model of a loaded checkpoint (see load_model), on the CPU."""
     model = build_model(state["model_class"], state["model_config"])
     model.load_state_dict(state["model_state"])
-    model.checkpoint_weights = "raw"
+    # a shipped checkpoint holds one set of weights: the one chosen on validation (ship_model.py)
+    model.checkpoint_weights = (state.get("shipped_weights") or {}).get("chosen", "raw")
     if ema and state.get("ema_state"):
         model.load_state_dict(state["ema_state"]["shadow"])
         model.checkpoint_weights = "ema"

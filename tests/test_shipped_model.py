@@ -27,7 +27,11 @@ needs_shipped = pytest.mark.skipif(SHIPPED is None, reason="see test_the_model_i
 def test_shipped_model_is_small_and_loads_with_one_call():
     assert SHIPPED.stat().st_size <= 2_000_000
     model = load_model(SHIPPED, device="cpu")
-    assert model.checkpoint_weights == "ema" and not model.training
+    choice = load_checkpoint(SHIPPED)["shipped_weights"]
+    assert model.checkpoint_weights == choice["chosen"] and not model.training
+    # the weights shipped are the better ones on validation (the test split chose nothing)
+    assert choice["split"] == "val" and choice["chosen"] == min(
+        ("raw", "ema"), key=lambda k: choice[f"val_{k}_bits_per_dim"])
 
 
 @needs_shipped

@@ -4,11 +4,12 @@
     python tools/ship_model.py runs/ch6_mnist            # -> pixelcnn_lib/weights/ch6_mnist.pt
 
 The run directory is what `python -m pixelcnn_lib train ... --out DIR` wrote (chapter 6 prints
-the exact command). The shipped file keeps the model's raw and averaged (EMA) weights, its
-history (per-step train/validation records) and its training settings, but not the optimizer
-state, so it stays under 2 MB. It also records the test bits/dim of the averaged weights on a
-fixed subset (the first 500 images of the official MNIST test split, 256 levels), which
-tests/test_shipped_model.py recomputes.
+the exact command). The shipped file keeps ONE set of weights, the raw or the averaged (EMA)
+ones, whichever scores better on the full validation split (`choose_weights`; the test split
+plays no part in the choice), with the run's history (per-step train/validation records) and
+its training settings, but not the optimizer state, so it stays under 2 MB. It also records the
+test bits/dim of the shipped weights on a fixed subset (the first 500 images of the official
+MNIST test split, 256 levels), which tests/test_shipped_model.py recomputes.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 from pixelcnn_lib.checkpoints import (SHIPPED_DIR, load_checkpoint,  # noqa: E402
                                       model_from_state, save_checkpoint)
 from pixelcnn_lib.data import load_dataset, subset  # noqa: E402
-from pixelcnn_lib.ema import EMA  # noqa: E402
 from pixelcnn_lib.evaluation import evaluate  # noqa: E402
 
 CHECK_IMAGES = 500
@@ -37,6 +37,15 @@ def subset_check(model) -> dict:
     return {"split": "test", "first_images": CHECK_IMAGES, "bits_per_dim": metrics["bits_per_dim"]}
 
 
+def choose_weights(raw, averaged) -> dict:
+    """Validation bits/dim (all 5,000 images) of both weight sets, and the better one's name."""
+    val = load_dataset("mnist", "val", levels=raw.color_levels)
+    scores = {f"val_{name}_bits_per_dim": evaluate(model.cpu().eval(), val)["bits_per_dim"]
+              for name, model in (("raw", raw), ("ema", averaged))}
+    chosen = "ema" if scores["val_ema_bits_per_dim"] < scores["val_raw_bits_per_dim"] else "raw"
+    return {"chosen": chosen, "split": "val", "n_images": len(val), **scores}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a run directory written by `pixelcnn train --out`")
@@ -45,22 +54,24 @@ def main(argv=None):
     state = load_checkpoint(args.run / "checkpoint.pt")
     raw = model_from_state(state, ema=False)
     averaged = model_from_state(state, ema=True)
-    ema = EMA(raw, state["history"]["ema"])
-    ema.load_state_dict(state["ema_state"])
+    choice = choose_weights(raw, averaged)
+    shipped = averaged if choice["chosen"] == "ema" else raw
     settings = json.loads((args.run / "config.json").read_text())["settings"]
     history = state["history"]
     command = (args.run / "command.txt").read_text().strip() if (args.run / "command.txt").exists() else None
     extra = {key: state[key] for key in ("train_config", "data") if key in state}
-    extra.update(shipped_check=subset_check(averaged), command=command,
-                 run_settings=settings)
-    out = save_checkpoint(SHIPPED_DIR / args.name, raw, None, state["epoch"], history,
-                          extra=extra, ema=ema)
+    extra.update(shipped_check=subset_check(shipped), command=command, run_settings=settings,
+                 shipped_weights=choice)
+    out = save_checkpoint(SHIPPED_DIR / args.name, shipped, None, state["epoch"], history,
+                          extra=extra)
     size = out.stat().st_size
     if size > MAX_BYTES:
         out.unlink()
         sys.exit(f"{out} would be {size:,} bytes, over the {MAX_BYTES:,} allowed: ship a smaller model.")
-    print(f"{out}: {size:,} bytes; first {CHECK_IMAGES} test images: "
-          f"{extra['shipped_check']['bits_per_dim']:.6f} bits/dim ({averaged.checkpoint_weights} weights)")
+    print(f"{out}: {size:,} bytes; {choice['chosen']} weights (validation: raw "
+          f"{choice['val_raw_bits_per_dim']:.4f}, EMA {choice['val_ema_bits_per_dim']:.4f} "
+          f"bits/dim); first {CHECK_IMAGES} test images: "
+          f"{extra['shipped_check']['bits_per_dim']:.6f} bits/dim")
 
 
 if __name__ == "__main__":
