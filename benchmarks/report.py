@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from pixelcnn_lib.book import sampling_table, training_table
+from pixelcnn_lib.book import sampling_table, time_to_quality_table, training_table
 from pixelcnn_lib.training import device_name
 
 
@@ -32,11 +32,6 @@ def write_json(result: dict, out) -> None:
 
 DATA = Path(__file__).resolve().parents[1] / "book" / "data"
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-def time_to_quality_table(result) -> str:
-    from time_to_quality import markdown_table  # imported here: that script imports this module
-    return markdown_table(result)
-
 
 TABLES = {"sampling": ("bench_sampling.json", sampling_table),
           "training": ("bench_training.json", training_table),

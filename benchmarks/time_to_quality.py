@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from pixelcnn_lib.book import time_to_quality_table, time_to_reach  # noqa: E402
 from pixelcnn_lib.data import load_dataset, subset  # noqa: E402
 from pixelcnn_lib.ema import EMA  # noqa: E402
 from pixelcnn_lib.models import count_parameters  # noqa: E402
@@ -142,37 +143,6 @@ def race(contenders, budget_s, eval_data, chunk_s=5.0, fractions=EVAL_FRACTIONS,
                 bar.set_postfix({getattr(x, "name", x.recipe.name):
                                  f"{x.curve[-1]['bits_per_dim']:.3f}" for x in contenders if x.curve})
     bar.close()
-
-
-def time_to_reach(curve, target):
-    """First training-clock time at which the curve's bits/dim is <= target (None if never)."""
-    return next((p["train_s"] for p in curve if p["bits_per_dim"] <= target), None)
-
-
-def markdown_table(result) -> str:
-    """The README / chapter table: one row per recipe, then a provenance line."""
-    target = result["summary"]["tutorial_bits_per_dim_at_budget"]
-    full = any("full_test_bits_per_dim" in r for r in result["recipes"])
-    lines = ["| recipe | parameters | batch | steps | images/s | bits/dim at T"
-             + (" | full test at T" if full else "") + " | reaches tutorial's bits/dim at T |",
-             "|---|---:|---:|---:|---:|---:" + ("|---:" if full else "") + "|---:|"]
-    for r in result["recipes"]:
-        reach = time_to_reach(r["curve"], target)
-        when = "never" if reach is None else f"{reach:,.0f} s ({reach / result['budget_s']:.2f} T)"
-        cells = [r["label"], f"{r['parameters']:,}", str(r["batch_size"]), f"{r['steps']:,}",
-                 f"{r['images_per_s']:.1f}", f"{r['final_bits_per_dim']:.3f}"]
-        if full:
-            cells.append(f"{r['full_test_bits_per_dim']:.3f}" if "full_test_bits_per_dim" in r
-                         else "")
-        lines.append("| " + " | ".join(cells + [when]) + " |")
-    lines.append(
-        f"\nT = {result['budget_s']:,.0f} s of training per recipe (evaluation excluded), "
-        f"interleaved in turns of {result['chunk_s']:g} s, on {result['hardware']}, PyTorch "
-        f"{result['torch']}, {result['date']} (`{result['command']}`). bits/dim on "
-        f"{result['eval']['n_images']:,} images of the MNIST test split (256 levels)"
-        + (", full test on all 10,000" if full else "")
-        + ". Parameters: live (masked taps not counted).")
-    return "\n".join(lines)
 
 
 def plot(result, path):
@@ -301,7 +271,7 @@ def main(argv=None):
                 "evaluation time excluded from the clock"),
         total_wall_s=time.perf_counter() - t_start,
         recipes=rows, summary=summary)
-    print("\n" + markdown_table(result))
+    print("\n" + time_to_quality_table(result))
     write_json(result, out)
     if out is not None:
         plot(result, out.with_suffix(".png"))

@@ -67,3 +67,61 @@ def training_table(r: dict) -> str:
                f"convolutions, counted by torch.utils.flop_counter; the reference does "
                f"{r['flop_ratio_reference_to_library']:.2f}x the library's.")
     return "\n".join(lines) + "\n\n" + caption
+
+
+# --- The time-to-quality race (benchmarks/time_to_quality.py): its one rendering, for chapter 6
+# and the README ---
+
+def load_result(name: str):
+    """A benchmark's JSON from book/data/ (run from the book folder or the repository root), or
+    None where it is not there (a chapter opened alone, as on Colab)."""
+    import json
+    from pathlib import Path
+    for folder in (Path("data"), Path("book") / "data"):
+        if (folder / name).exists():
+            return json.loads((folder / name).read_text())
+    return None
+
+
+def time_to_reach(curve, target):
+    """First point of a recipe's own clock with bits/dim <= target (None: never)."""
+    return next((p["train_s"] for p in curve if p["bits_per_dim"] <= target), None)
+
+
+def reach_text(curve, target, budget_s):
+    """When a curve first reached `target`, worded as what the evaluations measured: a crossing
+    at the first evaluation is only bounded by it."""
+    reach = time_to_reach(curve, target)
+    if reach is None:
+        return "never"
+    if reach == curve[0]["train_s"]:
+        return f"by {reach:,.0f} s, its first evaluation ({reach / budget_s:.2f} T)"
+    before = max(p["train_s"] for p in curve if p["train_s"] < reach)
+    return f"between {before:,.0f} and {reach:,.0f} s ({reach / budget_s:.2f} T)"
+
+
+def time_to_quality_table(result: dict) -> str:
+    """Markdown table and caption of benchmarks/time_to_quality.py's JSON."""
+    target = result["summary"]["tutorial_bits_per_dim_at_budget"]
+    full = any("full_test_bits_per_dim" in r for r in result["recipes"])
+    lines = ["| recipe | parameters | steps x batch | images/s | bits/dim at T"
+             + (" | all 10,000 at T" if full else "") + " | reaches the tutorial's at T |",
+             "|---|---:|---:|---:|---:" + ("|---:" if full else "") + "|---:|"]
+    for r in result["recipes"]:
+        cells = [r["label"].split(" (")[0], f"{r['parameters']:,}",
+                 f"{r['steps']:,} x {r['batch_size']}", f"{r['images_per_s']:.1f}",
+                 f"{r['final_bits_per_dim']:.3f}"]
+        if full:
+            cells.append(f"{r['full_test_bits_per_dim']:.3f}" if "full_test_bits_per_dim" in r
+                         else "")
+        lines.append("| " + " | ".join(cells + [reach_text(r["curve"], target, result["budget_s"])])
+                     + " |")
+    lines.append(
+        f"\nT = {result['budget_s']:,.0f} s of training per recipe (evaluation excluded), on "
+        f"{result['hardware']}, PyTorch {result['torch']}, {result['date']} "
+        f"(`{result['command']}`). Bits/dim on {result['eval']['n_images']:,} images of the MNIST "
+        f"test split (256 levels), evaluated at fixed points of each recipe's clock (the first at "
+        f"{min(r['curve'][0]['train_s'] for r in result['recipes']):,.0f} s), so a crossing time "
+        "is known only to the evaluations around it. Parameters: live (masked taps not counted), "
+        "the book's one convention.")
+    return "\n".join(lines)

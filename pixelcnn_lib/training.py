@@ -100,7 +100,8 @@ def _stop_requests():
 def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_size=64, lr=1e-3,
           weight_decay=0.0, clip_grad=1.0, warmup_steps=None, device=None, checkpoint=None, resume=True,
           progress=True, seed=0, log_every=50, val_batch_size=256, eval_every=None, ema=None,
-          checkpoint_every=None, max_minutes=None, amp=True, compile=False, on_log=None) -> History:
+          checkpoint_every=None, max_minutes=None, amp=True, compile=False, on_log=None,
+          epoch_lines=True) -> History:
     """Train with AdamW, per-batch warmup+cosine LR, gradient clipping and mixed precision.
 
     Batches: epoch e uses the permutation seeded by (seed, e), so a resumed run sees the same
@@ -112,7 +113,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     `history.records`: step, epoch (fractional), lr, train bits/dim over that log window, images/s,
     wall_s, and validation bits/dim when it was evaluated: at each epoch end, at the last step,
     and every `eval_every` steps if given (pass a small val subset to keep that cheap).
-    `on_log(record)` is called with each record (main process only).
+    `on_log(record)` is called with each record (main process only). With `progress`, a bar
+    shows the steps and, with `epoch_lines`, one line per finished epoch is printed under it.
 
     Weight average: `ema=0.999` keeps an EMA of the weights (see pixelcnn_lib.ema, which also
     says what it measured: no gain after 500 steps with this schedule). When train() ends, the
@@ -261,7 +263,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     if main and on_log is not None:
                         on_log(record)
                 if epoch_done or last:
-                    _finish_epoch(history, pos, epoch_nats, dims, record, progress and main)
+                    _finish_epoch(history, pos, epoch_nats, dims, record,
+                                  progress and main and epoch_lines)
                     if epoch_done:
                         pos.epoch, pos.epoch_step, pos.epoch_wall0 = pos.epoch + 1, 0, history.wall_s
                         pos.epoch_images, pos.epoch_train_s = 0, 0.0

@@ -120,7 +120,7 @@ def test_recipe_schedules():
 
 
 def test_time_to_reach():
-    from time_to_quality import time_to_reach
+    from pixelcnn_lib.book import time_to_reach
 
     curve = [dict(train_s=s, bits_per_dim=b) for s, b in [(10, 3.0), (20, 1.5), (30, 1.6), (40, 1.2)]]
     assert time_to_reach(curve, 1.5) == 20 and time_to_reach(curve, 1.3) == 40
