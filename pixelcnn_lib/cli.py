@@ -4,11 +4,12 @@
     pixelcnn train --out runs/bmnist --resume                         # continue where it stopped
     pixelcnn sample runs/bmnist/checkpoint.pt --per-class 4 --out samples.png
     pixelcnn evaluate runs/bmnist/checkpoint.pt --split test           # JSON on stdout
-    torchrun --nproc_per_node=4 -m pixelcnn_lib train --dataset cifar10 --out runs/c10
+    python -m pixelcnn_lib.launch --nproc_per_node=4 train --dataset cifar10 --out runs/c10
 
-Bad input (unknown dataset, missing data, a foreign checkpoint, even kernel sizes, an
-unwritable --out) ends with one line on stderr naming the fix and exit status 2, before
-anything is written. Ctrl-C during training saves a checkpoint and exits with status 130.
+Bad input (every number is checked by its option's type in options.py; unknown datasets,
+missing data, a foreign checkpoint, contradictions, an unwritable --out) ends with one line on
+stderr naming the option and the fix and exit status 2, before anything is written. Ctrl-C
+during training saves a checkpoint and exits with status 130 (under torchrun: launch.py).
 """
 import argparse
 import sys

@@ -185,7 +185,7 @@ def _estimate_cpu_time(model, train_data, s, max_minutes):
         max_minutes and max_minutes * 60 < seconds) else ""
     print(f"estimated training time on this CPU: {duration_text(seconds)} for {steps:,} steps "
           f"(timed on one {probe}-image step{budget}). "
-          + ("For a CPU, --preset cpu trains a good model in about 25 minutes."
+          + ("For a CPU, --preset cpu is the book's CPU recipe: about 25 minutes on 2 cores."
              if seconds > 3600 else ""), file=sys.stderr)
 
 

@@ -58,3 +58,36 @@ def test_two_gloo_processes_match_one_process_at_the_global_batch(tmp_path):
                 assert a[k] == pytest.approx(b[k], rel=1e-6), k
     lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in lines] == [2, 4, 5, 6]  # one writer: no line twice
+
+
+def test_ctrl_c_under_the_launcher_saves_and_exits_130(tmp_path):
+    """`python -m pixelcnn_lib.launch --nproc_per_node=2 train ...` and a Ctrl-C to the terminal's
+    process group: every worker stops at a log step, process 0 saves, the command exits 130 with
+    no traceback (plain torchrun would print its own and exit 1)."""
+    import signal
+    import time
+    data_root = write_fake_mnist(tmp_path / "data")
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pixelcnn_lib.launch", "--nproc_per_node=2", "train", "--dataset",
+         "mnist", "--levels", "4", "--data-root", str(data_root), "--no-download",
+         "--hidden-channels", "4", "--layers", "2", "--batch-size", "8", "--log-every", "2",
+         "--val-images", "16", "--device", "cpu", "--quiet", "--epochs", "100000",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        start_new_session=True)
+    try:
+        metrics, deadline = out / "metrics.jsonl", time.monotonic() + 120
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "training never started"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "interrupted after step" in err, err[-3000:]
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert state["history"]["stopped"] == "interrupted" and state["history"]["steps"] >= 4
