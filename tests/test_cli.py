@@ -195,3 +195,56 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(data_root, tmp_path,
     refused(["evaluate", str(run / "checkpoint.pt"), "--dataset", "binarized-mnist"], "--dataset mnist")
     refused(["sample", str(run / "checkpoint.pt"), "--labels", "1"], "unconditional")
     refused(["sample", str(tmp_path / "missing.pt")], "does not exist")
+
+
+def test_the_original_projects_option_names_and_the_presets(data_root, tmp_path, capsys):
+    """Aliases set the same settings as the clear names; --hidden-layers counts gated blocks only;
+    a preset fills what is not typed; the closing line names no book profile."""
+    out = tmp_path / "alias"
+    args = tiny(data_root, "--max-steps", "2", "--out", str(out))
+    args[args.index("--layers"):args.index("--layers") + 2] = ["--hidden-layers", "2"]
+    assert cli.main([*args, "--causal-ksize", "5", "--hidden-ksize", "3", "--hidden-fmaps", "6",
+                     "--out-hidden-fmaps", "5", "--max-norm", "0.5"]) == 0
+    s = json.loads((out / "config.json").read_text())["settings"]
+    assert (s["layers"], s["causal_kernel_size"], s["kernel_size"]) == (3, 5, 3)
+    assert (s["hidden_channels"], s["head_channels"], s["max_grad_norm"]) == (6, 5, 0.5)
+    printed = capsys.readouterr()
+    assert "profile" not in printed.out and "estimated training time on this CPU" in printed.err
+    preset = tmp_path / "preset"
+    assert cli.main(["train", "--preset", "cpu", "--dataset", "mnist", "--levels", "4",
+                     "--data-root", str(data_root), "--no-download", "--max-steps", "1",
+                     "--val-images", "8", "--device", "cpu", "--quiet", "--out", str(preset)]) == 0
+    s = json.loads((preset / "config.json").read_text())["settings"]
+    assert (s["hidden_channels"], s["layers"], s["batch_size"], s["lr"], s["ema"]) == (
+        32, 8, 8, 5e-3, 0.999) and s["max_steps"] == 1  # typed beats the preset
+    assert "estimated training time" not in capsys.readouterr().err  # a preset needs no warning
+
+
+def test_version_and_help_name_every_default(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("pixelcnn_lib ")
+    parser = cli.build_parser()
+    for name in ("sample", "evaluate"):
+        for action in parser.commands[name]._actions:
+            if action.dest == "help" or not action.option_strings and action.dest != "checkpoint":
+                continue
+            assert action.help, (name, action.dest)
+            if action.default not in (None, False):
+                assert "default" in action.help, (name, action.dest)
+
+
+def test_a_budget_fits_the_schedule_and_a_stop_is_recorded(data_root, tmp_path):
+    """A run stopped by --max-minutes ends with its rate annealed (the cosine follows the time)
+    and a closing metrics line that carries a validation score."""
+    from pixelcnn_lib.training import lr_at
+    assert lr_at(50, 1000, 1.0, 10, time_fraction=1.0) == pytest.approx(0.0)
+    assert lr_at(50, 1000, 1.0, 10, time_fraction=0.5) == pytest.approx(0.5, abs=1e-9)
+    assert lr_at(50, 1000, 1.0, 10, time_fraction=0.0) == lr_at(50, 1000, 1.0, 10)
+    out = tmp_path / "budget"
+    assert cli.main(tiny(data_root, "--epochs", "100000", "--max-minutes", "0.02", "--out",
+                         str(out))) == 0
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    last = lines[-1]
+    assert last["stopped"] == "time budget" and last["val_bits_per_dim"] is not None
+    assert last["lr"] < 0.05 * 1e-3  # annealed: under 5% of the peak rate
