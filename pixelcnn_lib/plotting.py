@@ -26,6 +26,9 @@ from .receptive import blind_spot, past
 FIELD_COLORS = ["#FFFFFF", "#DDDDDD", "#0072B2", "#E69F00", "#000000"]
 FIELD_LABELS = ["future (never allowed)", "earlier, out of reach", "seen",
                 "blind spot", "target pixel"]
+# show_field(leaks=True): a pixel at or after the target that the output reads (the designer
+# widget's leak colour, dom.js COLOURS.leak)
+LEAK_COLOR, LEAK_LABEL = "#D55E00", "read at or after the target: a leak"
 
 
 def image_grid(images, levels, nrow=8, padding=1):
@@ -59,12 +62,22 @@ def field_codes(seen, target, channel=0):
     return codes
 
 
-def show_field(seen, target, title=None, ax=None, legend=True, grid_lines=True):
-    """Draw a receptive field: what output `target` sees, its blind spot, and the future."""
-    codes = field_codes(seen, target).numpy()
+def show_field(seen, target, title=None, ax=None, legend=True, grid_lines=True, leaks=False):
+    """Draw a receptive field: what output `target` sees, its blind spot, and the future.
+
+    `leaks=True` (for fields that are not causal) paints every pixel at or after the target
+    that the output reads, the target included, in the leak colour, instead of as seen/target.
+    """
+    codes = field_codes(seen, target)
+    colors = FIELD_COLORS
+    if leaks:
+        read = torch.as_tensor(seen, dtype=torch.bool)
+        codes[read & ~past(target, read.shape)] = len(FIELD_COLORS)
+        colors = FIELD_COLORS + [LEAK_COLOR]
+    codes = codes.numpy()
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3.2))
-    ax.imshow(codes, cmap=ListedColormap(FIELD_COLORS), vmin=0, vmax=len(FIELD_COLORS) - 1,
+    ax.imshow(codes, cmap=ListedColormap(colors), vmin=0, vmax=len(colors) - 1,
               interpolation="nearest")
     H, W = codes.shape
     if grid_lines and max(H, W) <= 32:
@@ -76,14 +89,14 @@ def show_field(seen, target, title=None, ax=None, legend=True, grid_lines=True):
     if title:
         ax.set_title(title, fontsize=10)
     if legend:
-        ax.legend(handles=field_legend(), loc="upper left", bbox_to_anchor=(1.02, 1),
+        ax.legend(handles=field_legend(leaks), loc="upper left", bbox_to_anchor=(1.02, 1),
                   fontsize=8, frameon=False)
     return ax
 
 
-def field_legend():
-    return [Patch(facecolor=c, edgecolor="#999999", label=label)
-            for c, label in zip(FIELD_COLORS, FIELD_LABELS)]
+def field_legend(leaks=False):
+    pairs = list(zip(FIELD_COLORS, FIELD_LABELS)) + ([(LEAK_COLOR, LEAK_LABEL)] if leaks else [])
+    return [Patch(facecolor=c, edgecolor="#999999", label=label) for c, label in pairs]
 
 
 def show_influence(influence, target, title=None, ax=None, outline=None):
