@@ -8,6 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import rehearsal
 from .data import ImageData
 from .devices import model_device
 
@@ -53,6 +54,7 @@ def evaluate(model, data, batch_size=256, device=None) -> dict:
     / N (the number quoted for binarized MNIST), "n_images": N}.
     """
     check_data(model, data)
+    data = rehearsal.cap_images(data)  # PIXELCNN_REHEARSE: a few images only
     device = torch.device(device) if device is not None else model_device(model)
     model.to(device)
     images, labels = as_tensors(data)

@@ -29,6 +29,7 @@ class History:
     ema: float = None          # EMA decay, None when no weight average was kept
     stopped: str = ""          # "", "time budget" or "interrupted": why training ended early
     final: dict = None         # an early stop's closing record (with validation), not in records
+    rehearsal: bool = False    # trained under PIXELCNN_REHEARSE: capped, not a result
 
     @property
     def train_bits_per_dim(self):
@@ -80,6 +81,9 @@ def describe_run(history: History, test_metrics: dict = None, width: int = 78,
     average over the whole run, whose early steps would make it read worse than the test set.
     """
     text = _describe(history, test_metrics, show_profile)
+    if history.rehearsal:
+        from .rehearsal import NOTE
+        text = f"{NOTE}. {text}"
     if width:
         import textwrap
         return textwrap.fill(text, width, break_long_words=False, break_on_hyphens=False)

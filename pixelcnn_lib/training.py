@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import distributed
+from . import distributed, rehearsal
 from .checkpoints import (CHECKPOINT_FORMAT, CheckpointError, check_same_model,  # noqa: F401
                           load_checkpoint, load_model, restore_training, save_checkpoint)
 from .devices import (PROFILES, amp_dtype, amp_name, by_profile, current_profile,  # noqa: F401
@@ -121,6 +121,9 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     model holds the EMA weights; validation is recorded for both (key `val_ema_bits_per_dim`);
     the checkpoint keeps the raw weights plus the average.
 
+    Mixed precision: `amp=True` uses the device's autocast dtype (bf16, or fp16 with a
+    GradScaler on older GPUs such as a T4; none on CPU); "bf16" / "fp16" force one.
+
     Checkpoints (`checkpoint=path`): written atomically at every epoch end, every
     `checkpoint_every` steps, on Ctrl-C and at the `max_minutes` wall-clock budget (the whole run's,
     resumes included; the cosine is fitted to it, and a stopped run records a final validation
@@ -144,18 +147,22 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     steps_per_epoch = math.ceil(n / batch_size)
     total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps,
                                                                          epochs * steps_per_epoch)
+    total_steps = rehearsal.cap_steps(total_steps)  # PIXELCNN_REHEARSE: a few steps only
+    if val_data is not None:
+        val_data = rehearsal.cap_images(val_data)
     warmup_steps = min(100, total_steps // 10) if warmup_steps is None else warmup_steps
     n_epochs = math.ceil(total_steps / steps_per_epoch)  # epochs this run touches
     config = dict(batch_size=batch_size, seed=seed, n_train=n)
 
-    dtype = amp_dtype(device) if amp else None
-    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    dtype = autocast_dtype(amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     averager = EMA(model, ema) if ema else None
     history = History(model=type(model).__name__, n_parameters=count_parameters(model),
                       device=device_name(device), torch_version=str(torch.__version__),
                       profile=current_profile(), amp=amp_name(dtype), batch_size=batch_size,
-                      processes=world_size, steps_per_epoch=steps_per_epoch, ema=ema)
+                      processes=world_size, steps_per_epoch=steps_per_epoch, ema=ema,
+                      rehearsal=rehearsal.active())
     pos = _Position()
     if checkpoint is not None and resume and Path(checkpoint).exists():
         history, position = restore_training(checkpoint, model, optimizer, scaler, averager,
@@ -312,6 +319,15 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
     if stop == "interrupted":
         raise TrainingInterrupted(history, checkpoint)
     return history
+
+
+def autocast_dtype(amp, device):
+    """The autocast dtype: amp=True picks the device's (devices.amp_dtype: bf16 on recent GPUs,
+    fp16 + GradScaler on a T4, none on CPU); "bf16" or "fp16" force one on any device (CPU
+    autocast runs both, so the GPU recipes' code paths can be tested without a GPU)."""
+    if amp in ("bf16", "fp16"):
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+    return amp_dtype(device) if amp else None
 
 
 def _check_settings(*, epochs, max_steps, batch_size, lr, log_every, max_minutes, ema):

@@ -29,16 +29,22 @@ import sys
 import time
 from pathlib import Path
 
-from setup_cell import is_setup_cell
-
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TOC = ROOT / "_toc.yml"
 PROFILES = ("quick", "cpu", "gpu")
+REHEARSE = "PIXELCNN_REHEARSE"  # pixelcnn_lib/rehearsal.py: capped runs, never written back
 # Per-cell timeouts in seconds: generous, since a training cell may take most of a chapter's budget.
 DEFAULT_TIMEOUT = {"quick": 900, "cpu": 3600, "gpu": 3600}
 # Between cell sources in the hash, so that moving code across a cell boundary changes the hash too.
 CELL_SEPARATOR = "\n\x1e\n"
+# How every chapter's setup cell (tools/setup_cell.py), old or new, begins: what finds the cell to
+# replace, and what the code hash leaves out.
+MARKER = "# Setup: on Google Colab"
+
+
+def is_setup_cell(source: str) -> bool:
+    return source.startswith(MARKER)
 
 
 def toc_files(toc: Path = TOC) -> list[Path]:
@@ -174,6 +180,19 @@ def check(chapters: list[Path]) -> int:
     return 0
 
 
+def traceback_outputs(path: Path) -> list[str]:
+    """Cells of an executed notebook whose outputs show an error or a traceback (a warning
+    printed by a library counts: a reader would see it)."""
+    import nbformat
+    found = []
+    for k, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            if out.get("output_type") == "error" or "Traceback (most recent call last)" in text:
+                found.append(f"cell {k}: {(out.get('ename') or text.strip().splitlines()[-1])[:200]}")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -185,7 +204,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="execute copies in DIR/book/ and leave the originals untouched")
     parser.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
     parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
+    parser.add_argument("--rehearse", action="store_true",
+                        help="PIXELCNN_REHEARSE=1: the profile's recipes as written, a few steps "
+                             "each (pixelcnn_lib/rehearsal.py); needs --copy-to")
     args = parser.parse_args(argv)
+    if args.rehearse:
+        os.environ[REHEARSE] = "1"
+    if os.environ.get(REHEARSE, "").strip() not in ("", "0") and not (args.copy_to or args.check):
+        parser.error(f"{REHEARSE} is set: a rehearsed chapter is capped at a few steps and is "
+                     "never written back into the book; add --copy-to DIR")
 
     all_chapters = chapter_notebooks()
     chapters = [resolve(c, all_chapters) for c in args.chapters] or all_chapters
@@ -208,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(path)
             print(f"  FAILED: {type(err).__name__}: {str(err)[-3000:]}", file=sys.stderr, flush=True)
         else:
-            print(f"  ok in {seconds:.0f} s", flush=True)
+            problems = traceback_outputs(path) if args.copy_to else []
+            if problems:
+                failed.append(path)
+                print("  FAILED: outputs hold tracebacks:\n    " + "\n    ".join(problems),
+                      file=sys.stderr, flush=True)
+            else:
+                print(f"  ok in {seconds:.0f} s", flush=True)
     if failed:
         print(f"{len(failed)} chapter(s) failed (not written): {[p.name for p in failed]}", file=sys.stderr)
         return 1

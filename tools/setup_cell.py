@@ -24,12 +24,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from run_chapters import MARKER, chapter_notebooks, code_hash, is_setup_cell  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 PYPROJECT = ROOT / "pyproject.toml"
-# How every setup cell, old or new, begins: what finds the cell to replace, and what
-# tools/run_chapters.py leaves out of the code hash.
-MARKER = "# Setup: on Google Colab"
 # What pip installs from: a release tag must hold exactly these as they are at HEAD.
 PACKAGE_PATHS = ("pixelcnn_lib", "pyproject.toml")
 GITHUB_URL = re.compile(r"https://github\.com/[\w.-]+/[\w.-]+")
@@ -89,10 +88,6 @@ def setup_cell_source(url: str | None = None, version: str | None = None) -> str
                                       version=version or library_version())
 
 
-def is_setup_cell(source: str) -> bool:
-    return source.startswith(MARKER)
-
-
 def apply(notebook: Path, source: str) -> str:
     """Make ``source`` the first code cell of ``notebook``: replace an old setup cell, or insert it.
 
@@ -101,12 +96,9 @@ def apply(notebook: Path, source: str) -> str:
     """
     import nbformat
 
-    import run_chapters
-
     nb = nbformat.read(notebook, as_version=4)
     meta = nb.metadata.get("pixelcnn", {})
-    honest = meta.get("code_hash") in {run_chapters.code_hash(nb),
-                                        run_chapters.code_hash(nb, include_setup_cell=True)}
+    honest = meta.get("code_hash") in {code_hash(nb), code_hash(nb, include_setup_cell=True)}
     code = [c for c in nb.cells if c.cell_type == "code"]
     if code and is_setup_cell(code[0].source):
         action = "unchanged" if code[0].source == source else "replaced"
@@ -117,8 +109,8 @@ def apply(notebook: Path, source: str) -> str:
         at = min(at, 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0)
         nb.cells.insert(at, nbformat.v4.new_code_cell(source))
         action = "inserted"
-    if honest and meta["code_hash"] != run_chapters.code_hash(nb):
-        meta["code_hash"] = run_chapters.code_hash(nb)
+    if honest and meta["code_hash"] != code_hash(nb):
+        meta["code_hash"] = code_hash(nb)
         action = ("code hash refreshed" if action == "unchanged"
                   else action + ", code hash refreshed")
     if action != "unchanged":
@@ -163,9 +155,7 @@ def release_problem(root: Path = ROOT) -> str | None:
 
 
 def chapters() -> list[Path]:
-    import run_chapters
-
-    return run_chapters.chapter_notebooks()
+    return chapter_notebooks()
 
 
 def main(argv: list[str] | None = None) -> int:
