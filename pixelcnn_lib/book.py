@@ -5,14 +5,9 @@
 so glue numbers as strings from `fmt`, which keeps trailing zeros and thousands separators):
 the same output format as `myst_nb.glue`, written here so chapters also run where myst-nb
 is not installed (Colab, a bare Jupyter).
-
-Every chapter imports this module, so importing it also makes the chapter's figures carry their
-smallest font size (pixelcnn_lib.plotting.stamp_figure_fonts), which the book's browser test reads.
 """
 import IPython
 from IPython.display import display
-
-from . import plotting  # noqa: F401  (importing it stamps every figure's smallest font, see there)
 
 GLUE_PREFIX = "application/papermill.record/"
 

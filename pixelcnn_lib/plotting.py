@@ -4,9 +4,9 @@ Receptive-field colours come from the Okabe-Ito palette, which stays distinct fo
 common forms of colour blindness; the legend names every colour.
 
 Every figure a notebook shows also carries, in its PNG, the size of its smallest text in the
-PNG's own pixels (`stamp_figure_fonts`, switched on by importing `pixelcnn_lib.book`), so the
-book's browser test can tell whether any figure's text is too small to read at the size it is
-displayed on the page.
+PNG's own pixels (`stamp_figure_fonts`, switched on explicitly by what needs it: the kernels that
+tools/run_chapters.py starts, never by an import), so the book's browser test can tell whether any
+figure's text is too small to read at the size it is displayed on the page.
 """
 import base64
 import contextlib
@@ -248,5 +248,3 @@ def stamp_figure_fonts(shell=None) -> bool:
     formatter.for_type(Figure, font_stamping(printer))
     return True
 
-
-stamp_figure_fonts()  # under IPython (a chapter); does nothing in plain Python

@@ -5,6 +5,7 @@ The stamp must be right (tick labels, legends, titles, colour-bar labels, any dp
 and must not change a single pixel of what readers see.
 """
 import base64
+from pathlib import Path
 import io
 import re
 
@@ -139,17 +140,32 @@ def test_animation_frames_are_stamped():
     assert {stamp(base64.b64decode(f)) for f in frames} == {f"{6 * 100 / 72:.2f}"}
 
 
-@pytest.mark.notebooks  # starts a kernel (slow), like the chapter runs
-def test_a_notebook_kernel_stamps_figures_whatever_was_imported_first(tmp_path):
-    """In a real kernel (inline backend), pyplot and a figure before pixelcnn_lib.book, then a figure."""
+@pytest.mark.notebooks  # starts kernels (slow), like the chapter runs
+def test_the_chapter_runners_kernels_stamp_figures_and_an_import_does_not(tmp_path):
+    """A kernel started as tools/run_chapters.py starts them stamps every figure, even one drawn
+    before anything of the library was imported; in a plain kernel importing the library changes
+    nothing (no import side effect)."""
+    import os
+    import sys
+
     import nbformat
     from nbclient import NotebookClient
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from run_chapters import stamping_ipython_dir
+
     cells = ["import matplotlib.pyplot as plt\nplt.plot([1, 2]);",
              "import pixelcnn_lib.book\nfig, ax = plt.subplots()\nax.set_title('t', fontsize=7)\nax.plot([1, 2]);"]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    pngs = [base64.b64decode(o.data["image/png"]) for c in nb.cells for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2
-    assert FONT_STAMP_KEY not in png_text_chunks(pngs[0])  # drawn before the import: not stamped
-    assert float(stamp(pngs[1])) == pytest.approx(7 * 100 / 72, abs=0.01)
+
+    def pngs(env):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+        return [base64.b64decode(o.data["image/png"]) for c in nb.cells for o in c.outputs
+                if "image/png" in o.get("data", {})]
+    plain = pngs({**os.environ, "IPYTHONDIR": str(tmp_path / "plain_ipython")})
+    assert len(plain) == 2 and not any(FONT_STAMP_KEY in png_text_chunks(p) for p in plain)
+    runner = pngs({**os.environ, "IPYTHONDIR": str(stamping_ipython_dir())})
+    assert len(runner) == 2
+    assert float(stamp(runner[1])) == pytest.approx(7 * 100 / 72, abs=0.01)
+    assert FONT_STAMP_KEY in png_text_chunks(runner[0])  # drawn before any library import

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import os
 import sys
 from pathlib import Path
 
@@ -80,8 +81,11 @@ def build(dest: Path) -> Path:
     nb.cells += [nbformat.v4.new_code_cell(c) for c in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (dest / "book").mkdir(exist_ok=True)
+    sys.path.insert(0, str(ROOT / "tools"))
+    from run_chapters import stamping_ipython_dir  # figures stamped as in the chapters' kernels
     NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(dest / "book")}}).execute()
+                   resources={"metadata": {"path": str(dest / "book")}}).execute(
+        env={**os.environ, "IPYTHONDIR": str(stamping_ipython_dir())})
     nbformat.write(nb, dest / "book" / "widgets.ipynb")
     subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(dest), "-W", "-n", "--keep-going", "-q"],
                    check=True)

@@ -121,6 +121,19 @@ def resolve(chapter: str, all_chapters: list[Path]) -> Path:
     return matches[0]
 
 
+def stamping_ipython_dir() -> Path:
+    """An IPython folder whose startup file makes every figure the kernel shows carry its smallest
+    font size (pixelcnn_lib.plotting.stamp_figure_fonts), which the book's page checks read: the
+    chapters' kernels switch it on here, explicitly; importing the library never does."""
+    import tempfile
+    folder = Path(tempfile.gettempdir()) / "pixelcnn_book_ipython"
+    startup = folder / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-font-stamp.py").write_text(
+        "from pixelcnn_lib.plotting import stamp_figure_fonts\nstamp_figure_fonts()\n")
+    return folder
+
+
 def execute(path: Path, profile: str, timeout: int, kernel_name: str = "python3") -> float:
     """Run ``path`` top to bottom in a fresh kernel whose cwd is its folder; write the outputs back.
 
@@ -131,7 +144,7 @@ def execute(path: Path, profile: str, timeout: int, kernel_name: str = "python3"
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    env = dict(os.environ, PIXELCNN_PROFILE=profile)
+    env = dict(os.environ, PIXELCNN_PROFILE=profile, IPYTHONDIR=str(stamping_ipython_dir()))
     client = nbclient.NotebookClient(
         nb,
         timeout=timeout,
