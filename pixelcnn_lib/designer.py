@@ -36,10 +36,9 @@ from .esm import inline_modules
 from .layers import CausalConv2d
 from .masks import channel_groups, check_kernel_size
 from .models import AutoregressiveImageModel
+from .plotting import BLIND, FUTURE, LEAK, SEEN, TARGET, UNREACHED  # designer.js DESIGN_KIND
 from .receptive import blind_spot, dependency_map
 
-# What an input value is, seen from the target (designer.js DESIGN_KIND; field.js KIND + LEAK).
-FUTURE, UNREACHED, SEEN, BLIND, TARGET, LEAK = range(6)
 PRESETS = ("A", "B", "clear", "full")
 KERNEL_SIZES = (3, 5, 7)
 

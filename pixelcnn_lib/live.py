@@ -17,7 +17,7 @@ import traitlets as t
 
 from .browser_model import export
 from .esm import inline_modules
-from .widgets import field_settings_of
+from .receptive import field_settings
 
 
 def esm_bundle() -> str:
@@ -46,7 +46,7 @@ class DigitDrawer(anywidget.AnyWidget):
     def __init__(self, model, examples=None, example_labels=None, image_size=(28, 28), label=0,
                  temperature=1.0, **kwargs):
         spec, blob = export(model)  # refuses what gated.js cannot run
-        settings = field_settings_of(model)
+        settings = field_settings(model)
         field = {"arch": settings["arch"], "nLayers": settings["n_layers"],
                  "kernelSize": settings["kernel_size"],
                  "causalKernelSize": settings["causal_kernel_size"],

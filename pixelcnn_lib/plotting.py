@@ -23,6 +23,9 @@ from matplotlib.patches import Patch
 from .receptive import blind_spot, past
 
 # index: 0 future, 1 earlier but not seen, 2 seen, 3 blind spot, 4 target
+# What a pixel is, seen from the target: the codes of field_codes, field.js KIND and (with LEAK)
+# designer.js, indexing FIELD_COLORS (+ LEAK_COLOR).
+FUTURE, UNREACHED, SEEN, BLIND, TARGET, LEAK = range(6)
 FIELD_COLORS = ["#FFFFFF", "#DDDDDD", "#0072B2", "#E69F00", "#000000"]
 FIELD_LABELS = ["future (never allowed)", "earlier, out of reach", "seen",
                 "blind spot", "target pixel"]
@@ -55,10 +58,10 @@ def field_codes(seen, target, channel=0):
     """[H, W] ints indexing FIELD_COLORS for a boolean field `seen` of output pixel `target`."""
     seen = torch.as_tensor(seen, dtype=torch.bool)
     codes = torch.zeros(seen.shape, dtype=torch.long)
-    codes[past(target, seen.shape)] = 1
-    codes[seen] = 2
-    codes[blind_spot(seen, target)] = 3
-    codes[target] = 4
+    codes[past(target, seen.shape)] = UNREACHED
+    codes[seen] = SEEN
+    codes[blind_spot(seen, target)] = BLIND
+    codes[target] = TARGET
     return codes
 
 
@@ -72,7 +75,7 @@ def show_field(seen, target, title=None, ax=None, legend=True, grid_lines=True, 
     colors = FIELD_COLORS
     if leaks:
         read = torch.as_tensor(seen, dtype=torch.bool)
-        codes[read & ~past(target, read.shape)] = len(FIELD_COLORS)
+        codes[read & ~past(target, read.shape)] = LEAK
         colors = FIELD_COLORS + [LEAK_COLOR]
     codes = codes.numpy()
     if ax is None:

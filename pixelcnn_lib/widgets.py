@@ -29,7 +29,6 @@ anywidget's front end comes with the widget manager, and each widget carries its
 """
 from __future__ import annotations
 
-import copy
 import math
 import zlib
 
@@ -40,12 +39,10 @@ import traitlets as t
 from .designer import MaskDesigner, check_mask
 from .esm import inline_modules
 from .masks import check_kernel_size
-from .models import GatedPixelCNN, PixelCNN
-from .plotting import field_codes
-from .receptive import _target, analytic_field, past
+from .plotting import BLIND, SEEN, UNREACHED, field_codes
+from .receptive import analytic_field, field_settings, influence_maps, past
 
-# Kind codes, as in field.js KIND and plotting.FIELD_COLORS: what a pixel is, seen from the target.
-FUTURE, UNREACHED, SEEN, BLIND, TARGET = range(5)
+
 EXPLORER_ARCHS = ("masked", "two_stacks", "gated")
 
 
@@ -180,44 +177,7 @@ class ReceptiveFieldExplorer(_Widget):
         return analytic_field(**self.settings())
 
 
-def field_settings_of(model) -> dict:
-    """analytic_field's architecture arguments, read off a PixelCNN or GatedPixelCNN."""
-    cfg = model.config
-    common = dict(n_layers=cfg["n_layers"], kernel_size=cfg["kernel_size"], n_channels=model.in_channels)
-    if isinstance(model, PixelCNN):
-        return dict(arch="masked", causal_kernel_size=None, dilations=None, **common)
-    if isinstance(model, GatedPixelCNN):
-        return dict(arch="two_stacks" if cfg["two_stacks"] else "masked",
-                    causal_kernel_size=cfg["causal_kernel_size"], dilations=list(model.dilations), **common)
-    raise TypeError(f"no analytic receptive field for {type(model).__name__}.")
-
-
-def influence_maps(model, x, targets, y=None, batch=16):
-    """Float64 [T, C, H, W]: `influence_map(model, x, target, y)` for every target, batched.
-
-    Each batch row holds a copy of the image and backpropagates from its own target, so the
-    rows' gradients do not mix: the same exact numbers, T times faster to get.
-    """
-    twin = copy.deepcopy(model).double().eval()
-    x = torch.as_tensor(x).long()
-    x = x[None] if x.dim() == 3 else x
-    model.check_input(x, y)
-    xf0 = twin.scale(x).double()
-    targets = [_target(tg, model.in_channels) for tg in targets]
-    out = []
-    for start in range(0, len(targets), batch):
-        c, i, j = torch.tensor(targets[start:start + batch]).T
-        n = len(c)
-        xf = xf0.expand(n, -1, -1, -1).clone().requires_grad_(True)
-        logits = twin.logits_from_float(xf, None if y is None else y.expand(n))
-        rows = torch.arange(n)
-        logp = torch.log_softmax(logits[rows, :, c, i, j], dim=1)[rows, x[0, c, i, j]]
-        logp.sum().backward()
-        out.append(xf.grad.abs())
-    return torch.cat(out)
-
-
-def quantise(maps, decades=4):
+def log_codes(maps, decades=4):
     """uint8 codes for non-negative maps [T, H, W]: 0 exactly where a map is 0, else 1..255 on a
     log scale over `decades` below each map's maximum (255 = the maximum). Keeping zero apart
     keeps the support exact, so the page can compare it with the analytic field.
@@ -243,7 +203,7 @@ class TrainedFieldView(_Widget):
 
     For image `x` (levels [C, H, W]) the exact float64 gradients |d log p(x_t | past) / d x|
     (receptive.influence_map, summed over input channels) are computed here for every output
-    pixel on a `stride` grid and shipped with the widget as uint8 codes (see `quantise`),
+    pixel on a `stride` grid and shipped with the widget as uint8 codes (see `log_codes`),
     zlib-compressed, so clicking a pixel works in the static book too. `stride=None` picks the
     smallest stride that keeps the raw maps under ~200 kB (`auto_stride`): about 10-40 kB saved
     in the notebook for 28 x 28 images. The widget opens exactly on `target` (default: the grid
@@ -289,10 +249,10 @@ class TrainedFieldView(_Widget):
         self.maps = maps  # float64 [T, H, W], for the reader (and the tests)
         image = (x.float() * 255 / max(model.color_levels - 1, 1)).round().to(torch.uint8)
         super().__init__(image_size=(H, W), stride=stride, extra_targets=extras,
-                         influence=zlib.compress(quantise(maps).numpy().tobytes(), 9),
+                         influence=zlib.compress(log_codes(maps).numpy().tobytes(), 9),
                          maxima=[float(f"{m:.4g}") for m in maps.flatten(1).amax(1).tolist()],
                          image=image.numpy().tobytes(), title=title, channel=channel,
-                         target=target, **field_settings_of(model), **kwargs)
+                         target=target, **field_settings(model), **kwargs)
 
     def codes(self):
         """uint8 [targets, H, W]: the quantised maps the page draws (decoded from `influence`)."""
@@ -329,5 +289,5 @@ class TrainedFieldView(_Widget):
                     channel=self.channel, n_channels=self.n_channels)
 
 
-__all__ = ["MaskExplorer", "MaskDesigner", "check_mask", "ReceptiveFieldExplorer", "TrainedFieldView", "influence_maps", "quantise",
-           "summarise", "esm_bundle", "field_settings_of", "auto_stride"]
+__all__ = ["MaskExplorer", "MaskDesigner", "check_mask", "ReceptiveFieldExplorer", "TrainedFieldView", "log_codes",
+           "summarise", "esm_bundle", "auto_stride"]

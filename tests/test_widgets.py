@@ -13,9 +13,9 @@ import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
 
 from pixelcnn_lib import GatedPixelCNN, PixelCNN
-from pixelcnn_lib.receptive import analytic_field, influence_map
+from pixelcnn_lib.receptive import analytic_field, influence_map, influence_maps
 from pixelcnn_lib.widgets import (MaskExplorer, ReceptiveFieldExplorer, TrainedFieldView, auto_stride,
-                                  esm_bundle, influence_maps, quantise, summarise)
+                                  esm_bundle, log_codes, summarise)
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "book" / "_vendor" / "vendor"
@@ -34,9 +34,9 @@ def test_batched_influence_equals_influence_map():
         assert torch.allclose(m, ref, rtol=1e-10, atol=1e-300) and torch.equal(m > 0, ref > 0), t
 
 
-def test_quantise_keeps_zero_and_max_and_order():
+def test_log_codes_keeps_zero_and_max_and_order():
     maps = torch.tensor([[[0.0, 1e-9, 1e-3], [0.5, 1.0, 0.0]], [[0.0] * 3, [0.0] * 3]])
-    codes = quantise(maps)
+    codes = log_codes(maps)
     assert codes.dtype == torch.uint8
     assert codes[0].tolist() == [[0, 1, 1 + round(254 * 0.25)], [1 + round(254 * (1 - 0.30103 / 4)), 255, 0]]
     assert not codes[1].any()
@@ -48,7 +48,7 @@ def test_trained_view_ships_exact_support_inside_the_analytic_field():
     w = TrainedFieldView(model, x, stride=2)
     H, W, s = 6, 7, 2
     codes = w.codes()
-    assert w.influence_encoding == "deflate" and torch.equal(codes, quantise(w.maps))
+    assert w.influence_encoding == "deflate" and torch.equal(codes, log_codes(w.maps))
     assert len(codes) == 3 * 4 == len(w.maxima)
     assert w.maxima == pytest.approx(w.maps.flatten(1).amax(1).tolist(), rel=1e-3)
     for n, (i, j) in enumerate((i, j) for i in range(0, H, s) for j in range(0, W, s)):

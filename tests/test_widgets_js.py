@@ -14,7 +14,8 @@ import torch
 from pixelcnn_lib import GatedPixelCNN, PixelCNN
 from pixelcnn_lib.masks import causal_mask, channel_groups
 from pixelcnn_lib.receptive import analytic_field, dependency_map, structural_copy
-from pixelcnn_lib.widgets import (ReceptiveFieldExplorer, TrainedFieldView, esm_bundle, field_settings_of,
+from pixelcnn_lib.receptive import field_settings
+from pixelcnn_lib.widgets import (ReceptiveFieldExplorer, TrainedFieldView, esm_bundle,
                                   summarise)
 
 LIB = Path(__file__).resolve().parents[1] / "pixelcnn_lib"
@@ -114,7 +115,7 @@ def test_js_field_equals_real_models_dependency_map(name):
     twin, calls, exact = structural_copy(model), [], []
     for c in range(model.in_channels):
         for i, j in itertools.product(range(size[0]), range(size[1])):
-            s = dict(field_settings_of(model), target=(i, j), image_size=size, channel=c)
+            s = dict(field_settings(model), target=(i, j), image_size=size, channel=c)
             calls.append(["analyticField", [js_settings(s)]])
             exact.append(dependency_map(model, (c, i, j), size, twin).any(0).int().flatten().tolist())
     for r, e, call in zip(run_js(calls), exact, calls):

@@ -10,9 +10,9 @@ The notebook is executed with nbclient (widget state stored, as tools/run_chapte
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import os
 import sys
 from pathlib import Path
 
