@@ -118,6 +118,7 @@ class GatedBlock(nn.Module):
         self.first = mask_type == "A"
         self.two_stacks = two_stacks
         groups = channel_groups(channels, n_colors)
+        # show: the two stacks
         pre_channels = 2 * channels if gated else channels
         pre_groups = torch.cat([groups, groups]) if gated else groups
         self.act = Gate() if gated else nn.ReLU()
@@ -158,3 +159,4 @@ class GatedBlock(nn.Module):
         if self.first:
             return v, gated, None
         return v, h + self.h_out(gated), self.skip(gated)
+        # end show: the two stacks

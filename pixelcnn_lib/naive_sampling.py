@@ -22,12 +22,14 @@ def sample_naive(model, n, image_shape, y=None, *, temperature=1.0, generator=No
         if progress:
             from tqdm.auto import tqdm
             steps = tqdm(steps, desc="sampling (naive)")
+        # show: the loop
         for i, j, c in steps:
             kept = keep[:, c, i, j]
             if bool(kept.all()):
                 continue
             logits = model(x, y, check=False)[:, :, c, i, j]
             x[:, c, i, j] = torch.where(kept, x[:, c, i, j], draw(logits, temperature, g))
+        # end show: the loop
     finally:
         model.train(was_training)
     return x

@@ -34,16 +34,29 @@ class WrappedCode(Code):
         return f'<div class="pxs-source"><style>{style}\n{_LINE_CSS}</style>{html}</div>'
 
 
-def show_source(obj, lines=None):
-    """Syntax-highlighted source of a function, class or method, with where it lives.
+def show_source(obj, region=None):
+    """Syntax-highlighted source of a function, class or method (`Class.method`, or a nested
+    function passed as the object itself), with where it lives.
 
-    `lines=(first, last)` shows only part of it (1-based, inclusive, relative to the object).
+    `region="NAME"` shows only the lines between the library's marker comments
+    `# show: NAME` and `# end show: NAME` inside it (the markers themselves are not shown), so a
+    chapter names the part it teaches and an edit of the library cannot shift it silently.
     """
     source = inspect.getsource(obj)
-    if lines is not None:
-        first, last = lines
-        source = "".join(source.splitlines(keepends=True)[first - 1:last])
-    module = inspect.getmodule(obj).__name__
     start = inspect.getsourcelines(obj)[1]
+    if region is not None:
+        lines = source.splitlines(keepends=True)
+        marks = [k for k, line in enumerate(lines)
+                 if line.strip() in (f"# show: {region}", f"# end show: {region}")]
+        if len(marks) != 2:
+            raise ValueError(f"{getattr(obj, '__qualname__', obj)} has no region {region!r}: mark it "
+                             f"with '# show: {region}' ... '# end show: {region}' comments.")
+        first, last = marks
+        start += first + 1
+        source = "".join(lines[first + 1:last])
+        indent = min(len(line) - len(line.lstrip()) for line in source.splitlines() if line.strip())
+        source = "".join(line[indent:] if line.strip() else line
+                         for line in source.splitlines(keepends=True))
+    module = inspect.getmodule(obj).__name__
     header = f"# {module}.{getattr(obj, '__qualname__', obj)} (line {start})\n"
     return WrappedCode(header + source, language="python")

@@ -12,8 +12,25 @@ def test_show_source_shows_the_library_source_with_where_it_lives():
     code = show_source(causal_mask)
     assert code.data == f"# pixelcnn_lib.masks.causal_mask (line {inspect.getsourcelines(causal_mask)[1]})\n" + \
         inspect.getsource(causal_mask)
-    part = show_source(causal_mask, lines=(2, 3))
-    assert part.data.splitlines()[1:] == inspect.getsource(causal_mask).splitlines()[1:3]
+
+
+def test_a_region_is_named_not_numbered():
+    """show_source(obj, region=NAME): the lines between the library's marker comments, dedented,
+    with the line they start at; an unknown region is refused with what to write."""
+    import pytest
+    from pixelcnn_lib.layers import GatedBlock
+    from pixelcnn_lib.naive_sampling import sample_naive
+
+    code = show_source(sample_naive, region="the loop").data.splitlines()
+    source, first = inspect.getsourcelines(sample_naive)
+    at = next(k for k, line in enumerate(source) if line.strip() == "# show: the loop")
+    assert code[0] == f"# pixelcnn_lib.naive_sampling.sample_naive (line {first + at + 1})"
+    assert code[1].startswith("for i, j, c in steps:") and "# show" not in "\n".join(code)
+    assert code[-1].lstrip().startswith("x[:, c, i, j] = torch.where(")
+    stacks = show_source(GatedBlock, region="the two stacks").data
+    assert "def forward(self, v, h, y=None):" in stacks and '"""One layer' not in stacks
+    with pytest.raises(ValueError, match="# show: nothing"):
+        show_source(GatedBlock, region="nothing")
 
 
 def test_each_line_hangs_four_columns_past_its_indentation():
