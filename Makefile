@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest
 BUILD := $(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-.PHONY: setup vendor book build test test-lib test-colab test-notebooks test-browser outputs clean
+.PHONY: setup vendor book build test test-lib test-colab test-notebooks test-browser outputs rehearse clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test: setup
 	$(MAKE) test-notebooks
 	$(MAKE) build
 	$(MAKE) test-browser
+
+# Every chapter's gpu profile on this machine, capped at a few steps (pixelcnn_lib/rehearsal.py).
+rehearse: setup
+	$(PY) tools/run_chapters.py --profile gpu --rehearse --copy-to _build/rehearsal
 
 # Fail if a chapter's committed outputs did not come from its committed code.
 outputs: setup
