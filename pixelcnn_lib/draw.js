@@ -85,6 +85,7 @@ function floats(v) {
 
 function render({ model, el }) {
   addStyle(el, "pxd-style", CSS);
+  (window.__pxdModels ||= []).push(model);  // what the page checks read the drawn levels from
   const get = (k) => model.get(k);
   const [H, W] = get("image_size"), classes = get("n_classes"), L = get("spec").levels;
   const root = h("div", { class: "pxd", "data-pixels": "0" });

@@ -48,6 +48,45 @@ def page_html():
     return PAGE % (json.dumps(state), json.dumps(w._esm))
 
 
+def use_drawer(page, state_js="window.widgetState && window.widgetState.last_image"):
+    """Draw a digit of class 3 to the end, redraw its seed, complete a stroke: as a reader would.
+    `state_js` reads the drawn levels back (None: from the canvas of the finished drawing)."""
+    root = page.locator(".pxd").first
+    root.wait_for()
+    page.wait_for_function("document.querySelector('.pxd').dataset.ready === '1'", timeout=60_000)
+    done = "document.querySelector('.pxd').dataset.pixels === '784'"
+    page.select_option(".pxd select[name=class]", "3")
+    page.locator(".pxd").get_by_role("button", name="Draw (new seed)").click()
+    page.locator(".pxd").get_by_role("button", name="Finish now").click()
+    page.wait_for_function(done, timeout=60_000)
+    status = page.locator(".pxd [role=status]").first.inner_text()
+    assert "Done: 784 of 784 pixels, class 3" in status, status
+    assert int(root.get_attribute("data-field")) > 0  # the outline of the last pixel's field
+    ink = page.evaluate("""(() => { const c = document.querySelector('.pxd-dist');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let k = 0; k < d.length; k += 4) if (d[k] < 200) n++; return n; })()""")
+    assert ink > 50  # the distribution plot has bars
+    drawn = page.evaluate(state_js)
+    assert len(drawn) == 784 and 0 <= min(drawn) and max(drawn) <= 255
+    seed = page.input_value(".pxd input[name=seed]")
+    page.locator(".pxd").get_by_role("button", name="Draw this seed").click()
+    page.locator(".pxd").get_by_role("button", name="Finish now").click()
+    page.wait_for_function(done, timeout=60_000)
+    assert page.evaluate(state_js) == drawn and seed == page.input_value(".pxd input[name=seed]")
+    pad = page.locator(".pxd-pad").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 60, box["y"] + 30)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 150, box["y"] + 90, steps=12)
+    page.mouse.up()
+    page.locator(".pxd").get_by_role("button", name="Complete it").click()
+    page.locator(".pxd").get_by_role("button", name="Finish now").click()
+    page.wait_for_function(done, timeout=60_000)
+    top = page.evaluate(state_js)[:14 * 28]
+    assert max(top) == 255 and top.count(0) < 14 * 28  # the stroke is kept
+
+
 def test_draw_and_complete_in_the_browser(page_html, browser):
     context = browser.new_context()
     requests, errors = [], []
@@ -57,43 +96,38 @@ def test_draw_and_complete_in_the_browser(page_html, browser):
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.set_content(page_html, wait_until="load")
-        root = page.locator(".pxd")
-        root.wait_for()
-        page.wait_for_function("document.querySelector('.pxd').dataset.ready === '1'")
-        page.select_option("select[name=class]", "3")
-        page.get_by_role("button", name="Draw (new seed)").click()
-        page.get_by_role("button", name="Finish now").click()
-        page.wait_for_function("document.querySelector('.pxd').dataset.pixels === '784'")
-        status = page.locator(".pxd [role=status]").inner_text()
-        assert "Done: 784 of 784 pixels, class 3" in status, status
-        assert int(root.get_attribute("data-field")) > 0  # the outline of the last pixel's field
-        drawn = page.evaluate("window.widgetState.last_image")
-        assert len(drawn) == 784 and 0 <= min(drawn) and max(drawn) <= 255
-        # the distribution plot has bars: some non-white pixels on its canvas
-        ink = page.evaluate("""(() => { const c = document.querySelector('.pxd-dist');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let n = 0; for (let k = 0; k < d.length; k += 4) if (d[k] < 200) n++; return n; })()""")
-        assert ink > 50
-        # the same seed draws the same digit
-        seed = page.input_value("input[name=seed]")
-        page.get_by_role("button", name="Draw this seed").click()
-        page.get_by_role("button", name="Finish now").click()
-        page.wait_for_function("document.querySelector('.pxd').dataset.pixels === '784'")
-        assert page.evaluate("window.widgetState.last_image") == drawn and seed == page.input_value(
-            "input[name=seed]")
-        # a stroke on the pad, then completion below row 14 keeps the pad's top rows
-        pad = page.locator(".pxd-pad").bounding_box()
-        page.mouse.move(pad["x"] + 60, pad["y"] + 30)
-        page.mouse.down()
-        page.mouse.move(pad["x"] + 150, pad["y"] + 90, steps=12)
-        page.mouse.up()
-        page.get_by_role("button", name="Complete it").click()
-        page.get_by_role("button", name="Finish now").click()
-        page.wait_for_function("document.querySelector('.pxd').dataset.pixels === '784'")
-        done = page.evaluate("window.widgetState.last_image")
-        top = done[:14 * 28]
-        assert max(top) == 255 and top.count(0) < 14 * 28  # the stroke is kept
+        use_drawer(page)
     finally:
         context.close()
     assert not errors, errors
     assert all(u.startswith(("blob:", "about:", "data:")) for u in requests), requests
+
+
+@pytest.mark.built
+def test_the_built_books_drawer_draws_and_completes(browser):
+    """Chapter 6 of the built book, served on 127.0.0.1: the saved DigitDrawer works with no
+    kernel, with no console error and no request leaving the site."""
+    from test_book_browser import HTML, serve
+    page_file = HTML / "book" / "06_full_model.html"
+    if not page_file.exists():
+        unavailable(f"no built chapter 6 at {page_file}: run `make book` first")
+    read_back = """(() => {  // the drawn levels, from the widget manager's model
+      const m = [...(window.__pxdModels || [])].pop(); return m ? m.get("last_image") : null; })()"""
+    with serve(HTML) as site:
+        context = browser.new_context()
+        requests, errors = [], []
+        try:
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{site}/book/06_full_model.html", wait_until="load")
+            page.wait_for_function("window.__pxdModels && window.__pxdModels.length > 0",
+                                   timeout=60_000)
+            use_drawer(page, read_back)
+        finally:
+            context.close()
+    errors = [e for e in errors if "THEBE_JS_URL" not in e]  # a known Sphinx 7 message
+    assert not errors, errors
+    outside = [u for u in requests if not u.startswith((site, "data:", "blob:", "about:"))]
+    assert not outside, outside
