@@ -109,28 +109,25 @@ def decay(text):
     return value
 
 
-def int_list(text):
-    """Comma-separated whole numbers >= 1, e.g. 1,2,1,4."""
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers like 1,2,4, "
-                                         f"got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= 1, got {text!r}")
-    return values
-
-
-def nonnegative_int_list(text):
-    """Comma-separated whole numbers >= 0 (class labels)."""
+def _whole_numbers(text, least, example):
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= 0 like 0,1,2, "
-                                         f"got {text!r}")
+    if not values or min(values) < least:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= {least} like "
+                                         f"{example}, got {text!r}")
     return values
+
+
+def int_list(text):
+    """Comma-separated whole numbers >= 1 (dilations, a shape)."""
+    return _whole_numbers(text, 1, "1,2,1,4")
+
+
+def nonnegative_int_list(text):
+    """Comma-separated whole numbers >= 0 (class labels)."""
+    return _whole_numbers(text, 0, "0,1,2")
 
 
 # ----------------------------------------------------------------------------- checks

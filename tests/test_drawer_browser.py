@@ -8,6 +8,7 @@ The same widget inside the built book is checked by tests/test_book_browser.py's
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from pathlib import Path
 
@@ -87,7 +88,9 @@ def use_drawer(page, state_js="window.widgetState && window.widgetState.last_ima
     assert max(top) == 255 and top.count(0) < 14 * 28  # the stroke is kept
 
 
-def test_draw_and_complete_in_the_browser(page_html, browser):
+@contextlib.contextmanager
+def watched_page(browser):
+    """A new page, with every request and every console error it makes recorded."""
     context = browser.new_context()
     requests, errors = [], []
     try:
@@ -95,10 +98,15 @@ def test_draw_and_complete_in_the_browser(page_html, browser):
         page.on("request", lambda r: requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.set_content(page_html, wait_until="load")
-        use_drawer(page)
+        yield page, requests, errors
     finally:
         context.close()
+
+
+def test_draw_and_complete_in_the_browser(page_html, browser):
+    with watched_page(browser) as (page, requests, errors):
+        page.set_content(page_html, wait_until="load")
+        use_drawer(page)
     assert not errors, errors
     assert all(u.startswith(("blob:", "about:", "data:")) for u in requests), requests
 
@@ -113,20 +121,11 @@ def test_the_built_books_drawer_draws_and_completes(browser):
         unavailable(f"no built chapter 6 at {page_file}: run `make book` first")
     read_back = """(() => {  // the drawn levels, from the widget manager's model
       const m = [...(window.__pxdModels || [])].pop(); return m ? m.get("last_image") : null; })()"""
-    with serve(HTML) as site:
-        context = browser.new_context()
-        requests, errors = [], []
-        try:
-            page = context.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{site}/book/06_full_model.html", wait_until="load")
-            page.wait_for_function("window.__pxdModels && window.__pxdModels.length > 0",
-                                   timeout=60_000)
-            use_drawer(page, read_back)
-        finally:
-            context.close()
+    with serve(HTML) as site, watched_page(browser) as (page, requests, errors):
+        page.goto(f"{site}/book/06_full_model.html", wait_until="load")
+        page.wait_for_function("window.__pxdModels && window.__pxdModels.length > 0",
+                               timeout=60_000)
+        use_drawer(page, read_back)
     errors = [e for e in errors if "THEBE_JS_URL" not in e]  # a known Sphinx 7 message
     assert not errors, errors
     outside = [u for u in requests if not u.startswith((site, "data:", "blob:", "about:"))]
