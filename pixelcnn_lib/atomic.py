@@ -1,7 +1,8 @@
 """Atomic file writes: a temp file beside the target, fsync, then os.replace onto it.
 
 An interrupted write leaves the previous file untouched and no temp file behind; checkpoints,
-metrics, plots and samples are all written this one way.
+metrics, plots and samples are all written this one way (write_atomically, and its helpers for
+text, a matplotlib figure, an image grid and an array).
 """
 import os
 import tempfile
@@ -25,6 +26,26 @@ def write_atomically(path, write):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_text(path, text):
+    write_atomically(path, lambda f: f.write(text.encode()))
+
+
+def write_figure(path, fig):
+    import matplotlib.pyplot as plt
+    write_atomically(path, lambda f: fig.savefig(f, format="png"))
+    plt.close(fig)
+
+
+def write_image_grid(path, grid):
+    from torchvision.utils import save_image
+    write_atomically(path, lambda f: save_image(grid, f, format="png"))
+
+
+def write_array(path, array):
+    import numpy as np
+    write_atomically(path, lambda f: np.save(f, array))
 
 
 def readable_mode():

@@ -3,7 +3,6 @@
 Every check that can fail on bad input runs before the first file is written.
 """
 import copy
-import io
 import json
 import math
 import signal
@@ -14,32 +13,12 @@ from pathlib import Path
 import torch
 
 from . import distributed
-from .atomic import write_atomically
+from .atomic import write_array, write_figure, write_image_grid, write_text
 from .checkpoints import CheckpointError, check_same_model, load_checkpoint, model_from_state
 from .data import load_dataset, subset
 from .history import describe_run, duration_text, plot_history
 from .options import (DATASETS, INTERRUPTED, PRESETS, RESUMABLE_CHANGES, TRAIN_DEFAULTS,
                       UsageError, check_writable, device_from)
-
-
-def write_text(path, text):
-    write_atomically(path, lambda f: f.write(text.encode()))
-
-
-def write_figure(path, fig):
-    import matplotlib.pyplot as plt
-    write_atomically(path, lambda f: fig.savefig(f, format="png"))
-    plt.close(fig)
-
-
-def write_image_grid(path, grid):
-    from torchvision.utils import save_image
-    write_atomically(path, lambda f: save_image(grid, f, format="png"))
-
-
-def write_array(path, array):
-    import numpy as np
-    write_atomically(path, lambda f: np.save(f, array))
 
 
 # ----------------------------------------------------------------------------- train
