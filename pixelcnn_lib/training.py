@@ -41,16 +41,22 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.history, self.checkpoint = history, checkpoint
 
 
+WARMUP_TIME = 0.05  # with a wall-clock budget, warmup ends by 5% of it (as the recipe search)
+
+
 def lr_at(step, total_steps, lr, warmup_steps, time_fraction=None):
     """Linear warmup reaching lr at step warmup_steps - 1, then cosine decay towards 0 at `total_steps`.
 
     Every step gets a new rate (none repeats at the warmup/cosine seam, none is exactly 0).
-    `time_fraction` (the share of a wall-clock budget used so far) fits the cosine to the budget
-    too: it follows whichever of steps and time runs out first, so a budget-stopped run ends
-    annealed rather than at its peak rate.
+    `time_fraction` (the share of a wall-clock budget used so far) fits the schedule to the
+    budget too: warmup and cosine follow whichever of steps and time runs out first, so a
+    budget-stopped run ends annealed rather than at its peak rate.
     """
-    if step < warmup_steps:
-        return lr * (step + 1) / warmup_steps
+    warm = (step + 1) / warmup_steps if warmup_steps else 1.0
+    if time_fraction is not None:
+        warm = max(warm, time_fraction / WARMUP_TIME)
+    if warm < 1:
+        return lr * warm
     progress = min(1.0, (step - warmup_steps + 1) / (total_steps - warmup_steps + 1))
     if time_fraction is not None:
         progress = min(1.0, max(progress, time_fraction))
