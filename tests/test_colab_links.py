@@ -95,7 +95,8 @@ def test_repository_url_lives_only_in_config_and_setup_cells():
 
 def test_setup_cell_installs_the_matching_release():
     source = setup_cell.setup_cell_source()
-    assert f'REPOSITORY = "{REPO_URL}"\n    SOURCE = f"git+{{REPOSITORY}}@v{VERSION}"' in source
+    assert (f'REPOSITORY = "{REPO_URL}"\n    SOURCE = f"pixelcnn_lib[widgets] @ git+{{REPOSITORY}}'
+            f'@v{VERSION}"') in source
     assert f'if installed != "{VERSION}":' in source
     assert 'if "google.colab" in sys.modules:' in source
     assert "output.enable_custom_widget_manager()" in source

@@ -44,7 +44,7 @@ if "google.colab" in sys.modules:
     from importlib.metadata import PackageNotFoundError, version
 
     REPOSITORY = "{url}"
-    SOURCE = f"git+{{REPOSITORY}}@v{version}"
+    SOURCE = f"pixelcnn_lib[widgets] @ git+{{REPOSITORY}}@v{version}"
     try:
         installed = version("pixelcnn_lib")
     except PackageNotFoundError:
