@@ -36,15 +36,21 @@ def first_and_last(history):
     return history.records[0]["train_bits_per_dim"], history.records[-1]["train_bits_per_dim"]
 
 
+def run(stripes, amp, checkpoint=None):
+    torch.manual_seed(0)
+    return train(GatedPixelCNN(1, 4, 8, 3), stripes, epochs=15, batch_size=16, lr=5e-3, amp=amp,
+                 device="cpu", log_every=4, progress=False, checkpoint=checkpoint)
+
+
 @pytest.mark.parametrize("amp, name", [("fp16", "fp16+GradScaler"), ("bf16", "bf16")])
 def test_mixed_precision_paths_learn(stripes, amp, name, tmp_path):
-    torch.manual_seed(0)
-    model = GatedPixelCNN(1, 4, 8, 3)
-    history = train(model, stripes, epochs=5, batch_size=16, lr=5e-3, amp=amp, device="cpu",
-                    log_every=4, progress=False, checkpoint=tmp_path / "run.pt")
+    """60 steps halve the loss in full precision (2.12 -> 1.00 bits/dim measured); the mixed-
+    precision paths must do the same, to within 0.05 bits/dim of the fp32 run."""
+    history = run(stripes, amp, tmp_path / "run.pt")
     assert history.amp == name
     start, end = first_and_last(history)
-    assert end < 0.7 * start, (start, end)
+    _, fp32_end = first_and_last(run(stripes, False))
+    assert end < 0.6 * start and abs(end - fp32_end) < 0.05, (start, end, fp32_end)
     scaler = load_checkpoint(tmp_path / "run.pt")["scaler_state"]
     assert (scaler is not None) == (amp == "fp16")  # the T4 path keeps its GradScaler's state
 

@@ -379,8 +379,9 @@ CH7 = [
         "one masked $k\\times k$ convolution of type A on a greyscale image\n"
         "(`conv.masked_weight()` is its kernel `[out, 1, k, k]`, `conv.bias` its bias,\n"
         "$r = k // 2$). Write the row part for a whole row at once: the kernel's rows above the\n"
-        "centre applied to image rows $i - r, \\dots, i - 1$ (zeros above the image), plus\n"
-        "the bias.",
+        "centre applied to image rows $i - r, \\dots, i - 1$, plus the bias, with the padding of\n"
+        "the training graph: $r$ rows of zeros above the image and $r$ columns of zeros on each\n"
+        "side, so every column $j$ of the row gets its full window.",
         stub("import torch\nimport torch.nn.functional as F", "def my_row_cache(conv, x, i):",
              """\
 [B, out, W]: for every column j, the part of conv's output at (i, j)
