@@ -198,6 +198,14 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                 record["val_ema_bits_per_dim"] = distributed.evaluate_sharded(
                     model, val_data, val_batch_size, device)
 
+    def window_record(nats_sum, train_s):
+        """The metrics of the current log window (no validation yet)."""
+        return {"step": step, "epoch": round(step / steps_per_epoch, 4),
+                "lr": optimizer.param_groups[0]["lr"],
+                "train_bits_per_dim": bits_per_dim(nats_sum, pos.window_images, dims),
+                "window_steps": pos.window_steps, "val_bits_per_dim": None,
+                "images_per_s": pos.window_images / max(train_s, 1e-9)}
+
     main = rank == 0
     step = history.steps
     session_t0 = wall0 = time.perf_counter()
@@ -255,11 +263,7 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     pos.window_train_s += now - wall0
                     nats_sum = window_nats.item()
                     _check_finite(nats_sum, pos.epoch, step, lr)
-                    record = {"step": step, "epoch": round(step / steps_per_epoch, 4),
-                              "lr": optimizer.param_groups[0]["lr"],
-                              "train_bits_per_dim": bits_per_dim(nats_sum, pos.window_images, dims),
-                              "window_steps": pos.window_steps, "val_bits_per_dim": None,
-                              "images_per_s": pos.window_images / max(pos.window_train_s, 1e-9)}
+                    record = window_record(nats_sum, pos.window_train_s)
                     due = epoch_done or last or (eval_every and step % eval_every == 0)
                     if val_data is not None and due:
                         validate(record)
@@ -290,14 +294,8 @@ def train(model, train_data, val_data=None, *, epochs=1, max_steps=None, batch_s
                     stop = "interrupted" if interrupted else "time budget" if over else None
                 if stop:  # how the run ended, scored like a finished one (not one of the records,
                     # which a resume continues exactly as if never stopped)
-                    final = dict(record) if is_record else {
-                        "step": step, "epoch": round(step / steps_per_epoch, 4),
-                        "lr": optimizer.param_groups[0]["lr"],
-                        "train_bits_per_dim": bits_per_dim(window_nats.item(), pos.window_images,
-                                                           dims),
-                        "window_steps": pos.window_steps, "val_bits_per_dim": None,
-                        "images_per_s": pos.window_images / max(
-                            pos.window_train_s + time.perf_counter() - wall0, 1e-9)}
+                    final = dict(record) if is_record else window_record(
+                        window_nats.item(), pos.window_train_s + time.perf_counter() - wall0)
                     if val_data is not None and final["val_bits_per_dim"] is None:
                         validate(final)
                     final["wall_s"] = wall_before + time.perf_counter() - session_t0
